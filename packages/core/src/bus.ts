@@ -1,0 +1,441 @@
+/**
+ * The Bus: what applications use. It validates against contracts, encodes,
+ * runs middleware, and drives a transport; it retries and dead-letters
+ * subscriptions, fills the gaps a transport declares where it can, and
+ * refuses with `UNSUPPORTED` where it cannot.
+ */
+import { hostname } from 'node:os';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { type Codec, type CodecName, Codecs, rawCodec } from './codec.js';
+import type {
+  EventContract,
+  EventInput,
+  EventOutput,
+  RequestInput,
+  RequestOutput,
+  ResponseInput,
+  ResponseOutput,
+  RpcContract,
+} from './contract.js';
+import { validate } from './contract.js';
+import { type Duration, optionalMillis } from './duration.js';
+import { CourierError } from './errors.js';
+import { newId } from './id.js';
+import { assertSize, type Headers, type MessageInfo, messageInfo, type RawMessage } from './message.js';
+import { type Middleware, runMiddleware } from './middleware/compose.js';
+import { BusRequestHandler, type RequestHandler } from './request-handler.js';
+import { type RetryOptions, retryPolicy } from './retry-policy.js';
+import { assertSubject } from './subject.js';
+import {
+  BusSubscription,
+  type CloseOptions,
+  type Handler,
+  type Subscription,
+  settleAll,
+} from './subscription.js';
+import type { Capability, DeliverPolicy, Transport } from './transport.js';
+
+/** Options of a Bus. */
+export interface BusOptions {
+  /** The service this process is; the `source` of what it publishes. Default `app`. */
+  service?: string;
+  /** This instance of the service. Default `<hostname>-<pid>`. */
+  instance?: string;
+  /** The codec for outgoing data. Default `json`; `Uint8Array` data always goes raw. */
+  codec?: CodecName | Codec;
+  /** Extra codecs, for content types beyond JSON, MessagePack, raw bytes and text. */
+  codecs?: readonly Codec[];
+  /** Middleware around every publish, request, consume and handle, outermost first. */
+  middleware?: readonly Middleware[];
+  /** Default request timeout. Default 5s. */
+  requestTimeout?: Duration;
+  /** Called with errors that have no caller to reject (a failed ack, a subscription that could not attach). */
+  onError?: (error: unknown) => void;
+}
+
+/** Options of `publish`. */
+export interface PublishOptions {
+  /** The message id, the dedup key. Default: a new UUIDv7. */
+  id?: string;
+  /** Messages with the same key are handled one at a time, in publish order, inside each group. */
+  key?: string;
+  headers?: Headers;
+  /** Not delivered before this much time has passed. */
+  delay?: Duration;
+  /** Not delivered before this time. */
+  at?: Date | number;
+  /** The codec for this message. */
+  codec?: CodecName | Codec;
+}
+
+/** What a resolved publish returns. */
+export interface PublishReceipt {
+  id: string;
+}
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /**
+   * A durable group: every group gets each message once, and the members of
+   * a group share the work. Without one, the subscription is private and
+   * ends with `close()`.
+   */
+  group?: string;
+  /** Handlers running at once in this member. Default 1. */
+  concurrency?: number;
+  /** Retries before the dead-letter queue. Default 5 attempts, exponential from 1s to 1m. */
+  retry?: RetryOptions;
+  /** Where a new group starts: `new` (default) or `all` retained messages. An existing group resumes. */
+  deliver?: DeliverPolicy;
+  /** How long the engine waits for a settle before it redelivers; extended while the handler runs. Default 30s. */
+  ackWait?: Duration;
+}
+
+/** Options of `request`. */
+export interface RequestOptions {
+  /** Default: the Bus's `requestTimeout`. */
+  timeout?: Duration;
+  headers?: Headers;
+  codec?: CodecName | Codec;
+}
+
+/** A dead letter as the Bus shows it. */
+export interface DeadLetterEntry {
+  /** The message id; use it to replay or purge this one. */
+  id: string;
+  group: string;
+  /** The error of the last attempt. */
+  error: CourierError;
+  attempts: number;
+  /** When it was dead-lettered. */
+  time: Date;
+  /** The decoded data, or the raw payload when it cannot be decoded. */
+  data: unknown;
+  message: MessageInfo;
+}
+
+type AnyEvent = EventContract<unknown, unknown>;
+type AnyRpc = RpcContract<unknown, unknown, unknown, unknown>;
+
+function unsupported(transport: Transport, capability: Capability, what: string): CourierError {
+  return new CourierError(
+    'UNSUPPORTED',
+    `${what} needs the ${capability} capability, which the ${transport.engine} engine lacks and the Bus cannot fill; use another engine or do without it`,
+    { data: { capability, engine: transport.engine } },
+  );
+}
+
+function positiveInteger(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new CourierError(
+      'INVALID_OPTION',
+      `${name} must be a whole number of at least 1, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The application's connection to Courier. Create it with `connect`. */
+export class Bus {
+  readonly transport: Transport;
+  readonly service: string;
+  readonly instance: string;
+  readonly #codecs: Codecs;
+  readonly #codec: Codec;
+  readonly #middleware: readonly Middleware[];
+  readonly #requestTimeout: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #running = new Set<Subscription>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(transport: Transport, options: BusOptions = {}) {
+    this.transport = transport;
+    this.service = options.service ?? 'app';
+    this.instance = options.instance ?? `${hostname()}-${process.pid}`;
+    this.#codecs = new Codecs(options.codecs);
+    this.#codec = this.#codecs.resolve(options.codec ?? 'json');
+    this.#middleware = options.middleware ?? [];
+    this.#requestTimeout = optionalMillis(options.requestTimeout, 'requestTimeout', 5000);
+    this.#onError = options.onError ?? ((error) => console.error('[courier]', error));
+  }
+
+  /** Publishes an event; resolves once the engine holds it durably. */
+  publish<C extends AnyEvent>(
+    contract: C,
+    data: EventInput<C>,
+    options?: PublishOptions,
+  ): Promise<PublishReceipt>;
+  publish(subject: string, data: unknown, options?: PublishOptions): Promise<PublishReceipt>;
+  publish(target: AnyEvent | string, data: unknown, options: PublishOptions = {}): Promise<PublishReceipt> {
+    return this.#track(async () => {
+      const { subject, schema } =
+        typeof target === 'string' ? { subject: target, schema: undefined } : target;
+      assertSubject(subject, { wildcards: false });
+      await validate(schema, data, `data for ${subject}`);
+      const message = this.#message(subject, data, options);
+      if (options.key !== undefined) {
+        if (typeof options.key !== 'string' || options.key === '') {
+          throw new CourierError(
+            'INVALID_OPTION',
+            `key must be a non-empty string, got ${JSON.stringify(options.key)}`,
+          );
+        }
+        message.key = options.key;
+      }
+      const deliverAt = this.#deliverAt(options);
+      if (deliverAt !== undefined) message.deliverAt = deliverAt;
+      assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
+      const call = { kind: 'publish' as const, subject, data, headers: message.headers };
+      await runMiddleware(this.#middleware, call, () => this.transport.publish(message));
+      return { id: message.id };
+    });
+  }
+
+  /**
+   * Runs `handler` for every message on a subject or pattern. Returns at
+   * once; `ready` resolves when the engine delivers to it.
+   */
+  subscribe<C extends AnyEvent>(
+    contract: C,
+    handler: Handler<EventOutput<C>>,
+    options?: SubscribeOptions,
+  ): Subscription;
+  subscribe<T = unknown>(subject: string, handler: Handler<T>, options?: SubscribeOptions): Subscription;
+  subscribe(
+    target: AnyEvent | string,
+    handler: Handler<never>,
+    options: SubscribeOptions = {},
+  ): Subscription {
+    this.#assertOpen();
+    const { subject, schema } = typeof target === 'string' ? { subject: target, schema: undefined } : target;
+    assertSubject(subject, { wildcards: true });
+    const { capabilities } = this.transport;
+    if (options.group !== undefined && (typeof options.group !== 'string' || options.group === '')) {
+      throw new CourierError(
+        'INVALID_OPTION',
+        `group must be a non-empty string, got ${JSON.stringify(options.group)}`,
+      );
+    }
+    const deliver = options.deliver ?? 'new';
+    if (deliver !== 'new' && deliver !== 'all') {
+      throw new CourierError(
+        'INVALID_OPTION',
+        `deliver must be 'new' or 'all', got ${JSON.stringify(deliver)}`,
+      );
+    }
+    if (deliver === 'all' && !capabilities.replay)
+      throw unsupported(this.transport, 'replay', "deliver: 'all'");
+    if (!capabilities.deadLetter)
+      throw unsupported(
+        this.transport,
+        'deadLetter',
+        'a subscription (failed messages need a dead-letter queue)',
+      );
+    const concurrency = positiveInteger(options.concurrency, 'concurrency', 1);
+    const subscription: BusSubscription = new BusSubscription({
+      transport: this.transport,
+      codecs: this.#codecs,
+      middleware: this.#middleware,
+      consume: {
+        subject,
+        group: options.group ?? `_private.${this.service}.${newId()}`,
+        durable: options.group !== undefined,
+        deliver,
+        maxInFlight: concurrency,
+        ackWait: optionalMillis(options.ackWait, 'ackWait', 30_000),
+      },
+      userGroup: options.group,
+      schema,
+      handler: handler as Handler<unknown>,
+      retry: retryPolicy(options.retry),
+      onClosed: () => this.#running.delete(subscription),
+      onError: this.#onError,
+    });
+    this.#running.add(subscription);
+    return subscription;
+  }
+
+  /** Sends a request to one handler of the subject and resolves with its reply. */
+  request<C extends AnyRpc>(
+    contract: C,
+    data: RequestInput<C>,
+    options?: RequestOptions,
+  ): Promise<ResponseOutput<C>>;
+  request<T = unknown>(subject: string, data: unknown, options?: RequestOptions): Promise<T>;
+  request(target: AnyRpc | string, data: unknown, options: RequestOptions = {}): Promise<unknown> {
+    return this.#track(async () => {
+      const { subject, request, response } =
+        typeof target === 'string' ? { subject: target, request: undefined, response: undefined } : target;
+      assertSubject(subject, { wildcards: false });
+      if (!this.transport.capabilities.request) throw unsupported(this.transport, 'request', 'request');
+      await validate(request, data, `request to ${subject}`);
+      const timeout = optionalMillis(options.timeout, 'timeout', this.#requestTimeout);
+      const message = this.#message(subject, data, options);
+      assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
+      const call = { kind: 'request' as const, subject, data, headers: message.headers };
+      const reply = await runMiddleware(this.#middleware, call, () =>
+        this.transport.request(message, { timeout }),
+      );
+      const answer = reply as Awaited<ReturnType<Transport['request']>>;
+      if (!answer.ok) throw CourierError.fromWire(answer.error);
+      const decoded = this.#codecs.forContentType(answer.contentType).decode(answer.payload);
+      return validate(response as StandardSchemaV1 | undefined, decoded, `response from ${subject}`);
+    });
+  }
+
+  /** Answers requests on a subject or pattern; exactly one handler gets each request. */
+  handle<C extends AnyRpc>(
+    contract: C,
+    handler: RequestHandler<RequestOutput<C>, ResponseInput<C>>,
+  ): Subscription;
+  handle(subject: string, handler: RequestHandler<never, unknown>): Subscription;
+  handle(target: AnyRpc | string, handler: RequestHandler<never, unknown>): Subscription {
+    this.#assertOpen();
+    const { subject, request, response } =
+      typeof target === 'string' ? { subject: target, request: undefined, response: undefined } : target;
+    assertSubject(subject, { wildcards: true });
+    if (!this.transport.capabilities.request) throw unsupported(this.transport, 'request', 'handle');
+    const handle: BusRequestHandler = new BusRequestHandler({
+      transport: this.transport,
+      codecs: this.#codecs,
+      middleware: this.#middleware,
+      subject,
+      request,
+      response,
+      handler: handler as RequestHandler<unknown, unknown>,
+      encode: (data) => this.#encode(data, undefined),
+      onClosed: () => this.#running.delete(handle),
+      onError: this.#onError,
+    });
+    this.#running.add(handle);
+    return handle;
+  }
+
+  /** The groups' dead letters: list, replay, purge. */
+  readonly deadLetters = {
+    /** A group's dead letters, oldest first. */
+    list: async (group: string, options: { limit?: number } = {}): Promise<DeadLetterEntry[]> => {
+      const entries = await this.#deadLetterStore().list(group, options);
+      return entries.map((entry) => {
+        let data: unknown;
+        try {
+          data = this.#codecs.forContentType(entry.message.contentType).decode(entry.message.payload);
+        } catch {
+          data = entry.message.payload;
+        }
+        return {
+          id: entry.message.id,
+          group: entry.group,
+          error: CourierError.fromWire(entry.error),
+          attempts: entry.attempts,
+          time: new Date(entry.time),
+          data,
+          message: messageInfo(entry.message),
+        };
+      });
+    },
+    /** Delivers dead letters to their group again (all of the group's, or those with `ids`); returns how many. */
+    replay: (group: string, options: { ids?: readonly string[] } = {}): Promise<number> =>
+      this.#deadLetterStore().replay(group, options.ids),
+    /** Deletes dead letters (all of the group's, or those with `ids`); returns how many. */
+    purge: (group: string, options: { ids?: readonly string[] } = {}): Promise<number> =>
+      this.#deadLetterStore().purge(group, options.ids),
+  };
+
+  /**
+   * Drains and closes: no new publishes, requests or deliveries; in-flight
+   * handlers finish and settle, in-flight publishes and requests complete;
+   * then the transport closes. Work still running after `timeout` (default
+   * 30s) is abandoned: unsettled messages go back to their groups.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    const timeout = optionalMillis(options.timeout, 'timeout', 30_000);
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#running].map((running) => running.close({ timeout })));
+      await settleAll(this.#pending, timeout);
+      await this.transport.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closing)
+      throw new CourierError('CONNECTION_CLOSED', 'the bus is closed; connect again to send or receive');
+  }
+
+  #track<T>(work: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
+    try {
+      this.#assertOpen();
+      running = work();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#pending.add(running);
+    const forget = (): void => {
+      this.#pending.delete(running);
+    };
+    running.then(forget, forget);
+    return running;
+  }
+
+  #deadLetterStore() {
+    const store = this.transport.deadLetters;
+    if (!this.transport.capabilities.deadLetter || !store)
+      throw unsupported(this.transport, 'deadLetter', 'dead letters');
+    return store;
+  }
+
+  #encode(data: unknown, codec: CodecName | Codec | undefined): { payload: Uint8Array; contentType: string } {
+    const chosen =
+      codec !== undefined
+        ? this.#codecs.resolve(codec)
+        : data instanceof Uint8Array || data instanceof ArrayBuffer
+          ? rawCodec
+          : this.#codec;
+    return { payload: chosen.encode(data), contentType: chosen.contentType };
+  }
+
+  #message(subject: string, data: unknown, options: PublishOptions | RequestOptions): RawMessage {
+    const headers = options.headers ?? {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value !== 'string') {
+        throw new CourierError('INVALID_OPTION', `header ${name} must be a string, got ${typeof value}`);
+      }
+    }
+    const id = 'id' in options && options.id !== undefined ? options.id : newId();
+    if (typeof id !== 'string' || id === '') {
+      throw new CourierError('INVALID_OPTION', `id must be a non-empty string, got ${JSON.stringify(id)}`);
+    }
+    return {
+      id,
+      subject,
+      ...this.#encode(data, options.codec),
+      headers: { ...headers },
+      time: Date.now(),
+      source: this.service,
+    };
+  }
+
+  #deliverAt(options: PublishOptions): number | undefined {
+    if (options.delay !== undefined && options.at !== undefined) {
+      throw new CourierError('INVALID_OPTION', 'give delay or at, not both');
+    }
+    if (options.delay !== undefined) return Date.now() + optionalMillis(options.delay, 'delay', 0);
+    if (options.at === undefined) return undefined;
+    const at = options.at instanceof Date ? options.at.getTime() : options.at;
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new CourierError(
+        'INVALID_OPTION',
+        `at must be a Date or milliseconds since the epoch, got ${String(options.at)}`,
+      );
+    }
+    return at;
+  }
+}

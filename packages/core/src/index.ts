@@ -1,0 +1,71 @@
+/**
+ * @courier/core: the Bus, contracts, envelope, subjects, codecs, errors,
+ * middleware, the Transport SPI and the memory transport.
+ */
+
+export type { StandardSchemaV1 } from '@standard-schema/spec';
+export type {
+  BusOptions,
+  DeadLetterEntry,
+  PublishOptions,
+  PublishReceipt,
+  RequestOptions,
+  SubscribeOptions,
+} from './bus.js';
+export { Bus } from './bus.js';
+export type { CloudEvent, CloudEventHttp } from './cloudevents.js';
+export { fromCloudEvent, fromCloudEventHttp, toCloudEvent, toCloudEventHttp } from './cloudevents.js';
+export type { Codec, CodecName } from './codec.js';
+export { Codecs, jsonCodec, mediaType, msgpackCodec, rawCodec, textCodec } from './codec.js';
+export type { ConnectOptions, CreateTransport } from './connect.js';
+export { connect, TRANSPORT_PACKAGES, transportFromUrl } from './connect.js';
+export type {
+  EventContract,
+  EventInput,
+  EventOutput,
+  RequestInput,
+  RequestOutput,
+  ResponseInput,
+  ResponseOutput,
+  RpcContract,
+  SchemaIssue,
+} from './contract.js';
+export { event, rpc, validate } from './contract.js';
+export type { Duration } from './duration.js';
+export { optionalMillis, toMillis } from './duration.js';
+export type { CourierErrorOptions, ErrorCode, WireError } from './errors.js';
+export { CourierError, ErrorCodes, toCourierError } from './errors.js';
+export { newId } from './id.js';
+export type { MemoryEngineOptions } from './memory/memory-engine.js';
+export { MemoryEngine } from './memory/memory-engine.js';
+export type { MemoryTransportOptions } from './memory/memory-transport.js';
+export { MemoryTransport, memoryTransport } from './memory/memory-transport.js';
+export type { Headers, MessageInfo, RawMessage } from './message.js';
+export { assertSize, formatBytes, messageInfo, messageSize } from './message.js';
+export type { BulkheadOptions } from './middleware/bulkhead.js';
+export { bulkhead } from './middleware/bulkhead.js';
+export type { CircuitBreakerOptions } from './middleware/circuit-breaker.js';
+export { circuitBreaker } from './middleware/circuit-breaker.js';
+export type { Call, CallKind, Middleware, Next } from './middleware/compose.js';
+export { only, runMiddleware } from './middleware/compose.js';
+export type { RetryMiddlewareOptions } from './middleware/retry.js';
+export { retry } from './middleware/retry.js';
+export { timeout } from './middleware/timeout.js';
+export type { RequestHandler } from './request-handler.js';
+export type { RetryOptions, RetryPolicy } from './retry-policy.js';
+export { retryPolicy } from './retry-policy.js';
+export { assertSubject, hasWildcards, matchSubject, subjectMatcher } from './subject.js';
+export type { CloseOptions, Handler, MessageContext, Subscription } from './subscription.js';
+export type {
+  Capabilities,
+  Capability,
+  ConsumeOptions,
+  Consumer,
+  DeadLetter,
+  DeadLetterStore,
+  DeliverPolicy,
+  Delivery,
+  Reply,
+  Responder,
+  Transport,
+} from './transport.js';

@@ -1,0 +1,210 @@
+/**
+ * The memory engine: a log of messages, the groups reading it, request
+ * responders and dead letters, all in one process. It keeps every promise a
+ * durable engine keeps (groups resume where they were when their members
+ * reconnect, retries and delays are held by the engine, dead letters are
+ * kept) except surviving the process itself. Many memory transports can
+ * share one engine, as many connections share one broker.
+ */
+import { type Duration, optionalMillis } from '../duration.js';
+import { CourierError } from '../errors.js';
+import { assertSize, type RawMessage } from '../message.js';
+import { subjectMatcher } from '../subject.js';
+import type { ConsumeOptions, DeadLetter, DeadLetterStore, Reply } from '../transport.js';
+import { type GroupMember, type LogReader, MemoryGroup } from './memory-group.js';
+
+/** Options for {@link MemoryEngine}. */
+export interface MemoryEngineOptions {
+  /** Largest message in bytes. Default 1 MiB. */
+  maxPayload?: number;
+  /** How long message ids are remembered for dedup. Default 2m. */
+  dedupWindow?: Duration;
+  /** Messages kept in the log; the oldest are dropped beyond it. Default 1,000,000. */
+  maxMessages?: number;
+}
+
+/** A registered request handler. */
+export interface ResponderEntry {
+  readonly matches: (subject: string) => boolean;
+  readonly handler: (request: RawMessage) => Promise<Reply>;
+  outstanding: number;
+}
+
+/** How a memory transport attaches a member; flags follow the transport's declared capabilities. */
+export interface AttachOptions extends ConsumeOptions {
+  schedule: boolean;
+  orderKeys: boolean;
+}
+
+function groupKey(group: string, pattern: string): string {
+  return `${group}\u0000${pattern}`;
+}
+
+/** An in-process engine. */
+export class MemoryEngine {
+  readonly maxPayload: number;
+  readonly #dedupWindow: number;
+  readonly #maxMessages: number;
+  #log: RawMessage[] = [];
+  #first = 0;
+  readonly #seen = new Map<string, number>();
+  readonly #groups = new Map<string, MemoryGroup>();
+  readonly #responders = new Set<ResponderEntry>();
+  #deadLetters: DeadLetter[] = [];
+  #rotation = 0;
+
+  constructor(options: MemoryEngineOptions = {}) {
+    this.maxPayload = options.maxPayload ?? 1024 * 1024;
+    this.#dedupWindow = optionalMillis(options.dedupWindow, 'dedupWindow', 120_000);
+    this.#maxMessages = options.maxMessages ?? 1_000_000;
+  }
+
+  /** The log as groups read it. */
+  get log(): LogReader {
+    const engine = this;
+    return {
+      get first() {
+        return engine.#first;
+      },
+      get end() {
+        return engine.#first + engine.#log.length;
+      },
+      get: (seq) => this.#log[seq - this.#first],
+    };
+  }
+
+  /**
+   * Appends a message and offers it to every group. With `dedup`, an id seen
+   * within the window is accepted again without storing it.
+   */
+  publish(message: RawMessage, options: { dedup: boolean }): void {
+    assertSize(message, this.maxPayload, 'memory');
+    const now = Date.now();
+    if (options.dedup) {
+      for (const [id, time] of this.#seen) {
+        if (time > now - this.#dedupWindow) break;
+        this.#seen.delete(id);
+      }
+      if (this.#seen.has(message.id)) return;
+      this.#seen.set(message.id, now);
+    }
+    this.#log.push(message);
+    // Trim in chunks so that a full log does not shift the array on every publish.
+    const excess = this.#log.length - this.#maxMessages;
+    if (excess > Math.max(1, this.#maxMessages / 10)) {
+      this.#log.splice(0, excess);
+      this.#first += excess;
+    }
+    for (const group of this.#groups.values()) group.pump();
+  }
+
+  /** Adds a member to its group, creating the group on first use. */
+  attach(options: AttachOptions, member: GroupMember): MemoryGroup {
+    const id = groupKey(options.group, options.subject);
+    let group = this.#groups.get(id);
+    if (!group) {
+      const log = this.log;
+      group = new MemoryGroup(
+        {
+          name: options.group,
+          pattern: options.subject,
+          startSeq: options.deliver === 'all' ? log.first : log.end,
+          durable: options.durable,
+          schedule: options.schedule,
+          orderKeys: options.orderKeys,
+        },
+        log,
+        (entry) => this.#deadLetters.push(entry),
+      );
+      this.#groups.set(id, group);
+    }
+    group.members.add(member);
+    group.pump();
+    return group;
+  }
+
+  /** Removes a member; a non-durable group goes with its last member. */
+  detach(group: MemoryGroup, member: GroupMember): void {
+    group.detach(member);
+    if (!group.options.durable && group.members.size === 0) {
+      group.dispose();
+      this.#groups.delete(groupKey(group.options.name, group.options.pattern));
+    }
+  }
+
+  /** Registers a responder for a subject pattern. */
+  addResponder(pattern: string, handler: (request: RawMessage) => Promise<Reply>): ResponderEntry {
+    const entry: ResponderEntry = { matches: subjectMatcher(pattern), handler, outstanding: 0 };
+    this.#responders.add(entry);
+    return entry;
+  }
+
+  removeResponder(entry: ResponderEntry): void {
+    this.#responders.delete(entry);
+  }
+
+  /**
+   * The responder for a subject with the fewest outstanding requests (ties
+   * taken in turn).
+   * @throws CourierError `NO_RESPONDERS` when none matches.
+   */
+  pickResponder(subject: string): ResponderEntry {
+    const candidates = [...this.#responders].filter((r) => r.matches(subject));
+    if (candidates.length === 0) {
+      throw new CourierError(
+        'NO_RESPONDERS',
+        `no handler is registered for ${subject}; start a service that handles it`,
+        {
+          data: { subject },
+        },
+      );
+    }
+    const start = this.#rotation++ % candidates.length;
+    let best = candidates[start] as ResponderEntry;
+    for (let i = 1; i < candidates.length; i++) {
+      const candidate = candidates[(start + i) % candidates.length] as ResponderEntry;
+      if (candidate.outstanding < best.outstanding) best = candidate;
+    }
+    return best;
+  }
+
+  /** The dead letters of every group. */
+  readonly deadLetters: DeadLetterStore = {
+    list: async (group, options = {}) => {
+      const all = this.#deadLetters.filter((d) => d.group === group);
+      return options.limit === undefined ? all : all.slice(0, options.limit);
+    },
+    replay: async (group, ids) => {
+      let replayed = 0;
+      for (const entry of this.#take(group, ids)) {
+        const target = this.#groups.get(groupKey(entry.group, entry.pattern));
+        if (target) {
+          target.replay(entry.message);
+          replayed++;
+        } else {
+          // A non-durable group that is gone: keep the dead letter rather than lose it.
+          this.#deadLetters.push(entry);
+        }
+      }
+      return replayed;
+    },
+    purge: async (group, ids) => this.#take(group, ids).length,
+  };
+
+  #take(group: string, ids: readonly string[] | undefined): DeadLetter[] {
+    const wanted = ids === undefined ? undefined : new Set(ids);
+    const taken: DeadLetter[] = [];
+    this.#deadLetters = this.#deadLetters.filter((entry) => {
+      const match = entry.group === group && (wanted === undefined || wanted.has(entry.message.id));
+      if (match) taken.push(entry);
+      return !match;
+    });
+    return taken;
+  }
+
+  /** Stops every timer. The engine can still be read but delivers nothing more. */
+  close(): void {
+    for (const group of this.#groups.values()) group.dispose();
+    this.#groups.clear();
+  }
+}

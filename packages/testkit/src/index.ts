@@ -1,0 +1,11 @@
+/**
+ * @courier/testkit: the transport conformance suite and the helpers its
+ * cases use, for engines inside and outside this repository.
+ */
+export { rawMessage } from './adapter-cases.js';
+export type { Seen } from './delivery-cases.js';
+export { collect } from './delivery-cases.js';
+export type { Deferred } from './helpers.js';
+export { Collector, deferred, Scope, uniqueName, within } from './helpers.js';
+export { runTransportSuite, suiteCases } from './suite.js';
+export type { CaseContext, SuiteCase, TransportSuiteOptions } from './suite-case.js';
