@@ -24,3 +24,9 @@ function memorySuite(name: string, without: Parameters<typeof memoryTransport>[0
 }
 
 memorySuite('memory');
+
+// The same cases where the engine lacks what the Bus can fill: delayed
+// delivery, retry delays and key ordering (inside one member).
+memorySuite('memory without delay, nackDelay, keyOrdering (filled by the Bus)', {
+  without: ['delay', 'nackDelay', 'keyOrdering'],
+});
