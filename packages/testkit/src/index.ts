@@ -9,3 +9,5 @@ export type { Deferred } from './helpers.js';
 export { Collector, deferred, Scope, uniqueName, within } from './helpers.js';
 export { runTransportSuite, suiteCases } from './suite.js';
 export type { CaseContext, SuiteCase, TransportSuiteOptions } from './suite-case.js';
+export type { TcpProxy } from './tcp-proxy.js';
+export { startTcpProxy } from './tcp-proxy.js';
