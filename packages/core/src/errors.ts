@@ -48,6 +48,8 @@ export const ErrorCodes = {
   STORAGE_FULL: { retryable: true },
   /** A storage read or write failed. */
   STORAGE_ERROR: { retryable: true },
+  /** A peer sent bytes that break the wire protocol: a malformed, truncated or oversized frame. */
+  PROTOCOL_ERROR: { retryable: false },
   /** A named item (dead letter, group, stream) does not exist. */
   NOT_FOUND: { retryable: false },
   /** A bug or an unexpected condition inside Courier. */

@@ -1,0 +1,109 @@
+/**
+ * Writes the wire protocol's primitives into one growing buffer, so that all
+ * frames of an event-loop turn leave in a single socket write. Integers are
+ * big-endian; `str` is a u16-length UTF-8 string, `text` and `bytes` are
+ * u32-length (see docs/protocol.md).
+ */
+
+const INITIAL = 64 * 1024;
+
+/** A growable big-endian byte writer with frame framing. */
+export class WireWriter {
+  #buffer: Buffer;
+  #position = 0;
+  #frameStart = -1;
+
+  constructor(size = INITIAL) {
+    this.#buffer = Buffer.allocUnsafe(size);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#position;
+  }
+
+  #ensure(bytes: number): void {
+    const needed = this.#position + bytes;
+    if (needed <= this.#buffer.length) return;
+    let size = this.#buffer.length * 2;
+    while (size < needed) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.#buffer.copy(grown, 0, 0, this.#position);
+    this.#buffer = grown;
+  }
+
+  /** Starts a frame: reserves its u32 length and writes its type. */
+  beginFrame(type: number): void {
+    this.#frameStart = this.#position;
+    this.#ensure(5);
+    this.#position += 4;
+    this.u8(type);
+  }
+
+  /** Ends the frame begun last, filling in its length; returns the frame's size on the wire. */
+  endFrame(): number {
+    const start = this.#frameStart;
+    this.#buffer.writeUInt32BE(this.#position - start - 4, start);
+    this.#frameStart = -1;
+    return this.#position - start;
+  }
+
+  u8(value: number): void {
+    this.#ensure(1);
+    this.#buffer[this.#position++] = value;
+  }
+
+  u16(value: number): void {
+    this.#ensure(2);
+    this.#buffer.writeUInt16BE(value, this.#position);
+    this.#position += 2;
+  }
+
+  u32(value: number): void {
+    this.#ensure(4);
+    this.#buffer.writeUInt32BE(value >>> 0, this.#position);
+    this.#position += 4;
+  }
+
+  /** A float64: milliseconds since the epoch fit exactly. */
+  f64(value: number): void {
+    this.#ensure(8);
+    this.#buffer.writeDoubleBE(value, this.#position);
+    this.#position += 8;
+  }
+
+  /** A u16-length UTF-8 string (subjects, ids, names). */
+  str(value: string): void {
+    const bytes = Buffer.byteLength(value);
+    if (bytes > 0xffff) throw new RangeError(`string of ${bytes} bytes does not fit a u16 length`);
+    this.#ensure(2 + bytes);
+    this.#buffer.writeUInt16BE(bytes, this.#position);
+    this.#buffer.write(value, this.#position + 2, 'utf8');
+    this.#position += 2 + bytes;
+  }
+
+  /** A u32-length UTF-8 string (header values, JSON). */
+  text(value: string): void {
+    const bytes = Buffer.byteLength(value);
+    this.#ensure(4 + bytes);
+    this.#buffer.writeUInt32BE(bytes, this.#position);
+    this.#buffer.write(value, this.#position + 4, 'utf8');
+    this.#position += 4 + bytes;
+  }
+
+  /** u32-length bytes. */
+  bytes(value: Uint8Array): void {
+    this.#ensure(4 + value.byteLength);
+    this.#buffer.writeUInt32BE(value.byteLength, this.#position);
+    this.#buffer.set(value, this.#position + 4);
+    this.#position += 4 + value.byteLength;
+  }
+
+  /** Hands out what was written (a copy-free view) and starts again empty. */
+  take(): Buffer {
+    const out = this.#buffer.subarray(0, this.#position);
+    this.#buffer = Buffer.allocUnsafe(Math.max(INITIAL, Math.min(this.#buffer.length, 4 * 1024 * 1024)));
+    this.#position = 0;
+    return out;
+  }
+}
