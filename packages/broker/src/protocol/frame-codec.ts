@@ -27,6 +27,22 @@ export function frameName(type: number): string {
   return NAMES.get(type) ?? `unknown(0x${type.toString(16)})`;
 }
 
+function writeHeaders(w: WireWriter, headers: Record<string, string>): void {
+  const entries = Object.entries(headers);
+  w.u16(entries.length);
+  for (const [name, value] of entries) {
+    w.str(name);
+    w.text(value);
+  }
+}
+
+function readHeaders(r: WireReader): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const count = r.u16('header count');
+  for (let i = 0; i < count; i++) headers[r.str('header name')] = r.text('header value');
+  return headers;
+}
+
 function writeMessage(w: WireWriter, m: RawMessage): void {
   w.str(m.id);
   w.str(m.subject);
@@ -36,12 +52,7 @@ function writeMessage(w: WireWriter, m: RawMessage): void {
   w.u8((m.key !== undefined ? HAS_KEY : 0) | (m.deliverAt !== undefined ? HAS_DELIVER_AT : 0));
   if (m.key !== undefined) w.str(m.key);
   if (m.deliverAt !== undefined) w.f64(m.deliverAt);
-  const headers = Object.entries(m.headers);
-  w.u16(headers.length);
-  for (const [name, value] of headers) {
-    w.str(name);
-    w.text(value);
-  }
+  writeHeaders(w, m.headers);
   w.bytes(m.payload);
 }
 
@@ -58,8 +69,7 @@ function readMessage(r: WireReader): RawMessage {
   const flags = r.u8('flags');
   if (flags & HAS_KEY) message.key = r.str('key');
   if (flags & HAS_DELIVER_AT) message.deliverAt = r.f64('deliver at');
-  const count = r.u16('header count');
-  for (let i = 0; i < count; i++) message.headers[r.str('header name')] = r.text('header value');
+  message.headers = readHeaders(r);
   message.payload = r.bytes('payload');
   return message;
 }
@@ -90,23 +100,19 @@ function readError(r: WireReader): WireError {
 
 function writeReply(w: WireWriter, reply: Reply): void {
   w.u8(reply.ok ? 1 : 0);
-  if (!reply.ok) return writeError(w, reply.error);
-  w.str(reply.contentType);
-  const headers = Object.entries(reply.headers);
-  w.u16(headers.length);
-  for (const [name, value] of headers) {
-    w.str(name);
-    w.text(value);
+  if (!reply.ok) {
+    writeError(w, reply.error);
+    return;
   }
+  w.str(reply.contentType);
+  writeHeaders(w, reply.headers);
   w.bytes(reply.payload);
 }
 
 function readReply(r: WireReader): Reply {
   if (r.u8('reply status') !== 1) return { ok: false, error: readError(r) };
   const contentType = r.str('content type');
-  const headers: Record<string, string> = {};
-  const count = r.u16('header count');
-  for (let i = 0; i < count; i++) headers[r.str('header name')] = r.text('header value');
+  const headers = readHeaders(r);
   return { ok: true, contentType, headers, payload: r.bytes('payload') };
 }
 
