@@ -1,1 +1,21 @@
-export {};
+/**
+ * @courier/broker: the durable embedded broker. So far its storage layer:
+ * segmented stream logs with group commit and crash recovery, and durable
+ * group state (see `docs/storage.md`).
+ */
+
+export type { FileLayer, OpenMode, StorageFile } from './storage/file-layer.js';
+export { nodeFileLayer } from './storage/file-layer.js';
+export type { GroupStateView } from './storage/group-state.js';
+export type { GroupStoreOptions } from './storage/group-store.js';
+export { GroupStore } from './storage/group-store.js';
+export type { GroupRecoveryReport } from './storage/group-store-recovery.js';
+export type { RecoveryReport, Truncation } from './storage/recovery.js';
+export type { AckView, RetentionLimits, RetentionOutcome, RetentionPolicy } from './storage/retention.js';
+export { lowestNeeded } from './storage/retention.js';
+export type { ReadRangeOptions, StoredRecord } from './storage/segment-reads.js';
+export type { LogFields, StorageLogger } from './storage/storage-logger.js';
+export type { AppendInput, AppendResult, StreamLogInfo } from './storage/stream-log.js';
+export { StreamLog } from './storage/stream-log.js';
+export type { StreamLogOptions } from './storage/stream-log-options.js';
+export type { SyncPolicy } from './storage/sync-policy.js';

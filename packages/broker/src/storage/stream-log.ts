@@ -1,0 +1,400 @@
+/**
+ * The durable log of one stream: a directory of segments with group commit,
+ * sync policies, dedup, retention and crash recovery (DESIGN.md section 5).
+ *
+ * Group commit: appends wait in memory until the end of the event-loop turn;
+ * then one write and (with `sync`) one `fdatasync` store all of them and
+ * their promises resolve together. While a commit is in flight, new appends
+ * gather for the next one, so the batch grows with the load. Sequences are
+ * assigned at commit, so a failed commit leaves no hole.
+ */
+import { CourierError } from '@courier/core';
+import { formChunk, type PendingAppend as Pending } from './commit-chunk.js';
+import { DedupWindow, rebuildDedup } from './dedup-window.js';
+import { MAX_ID_BYTES, recordSize } from './record-codec.js';
+import { type RecoveryReport, recoverSegments, writeIndex } from './recovery.js';
+import { planRetention, type RetentionOutcome, refuseNew } from './retention.js';
+import { Segment } from './segment.js';
+import {
+  findSequenceAtTime,
+  type ReadRangeOptions,
+  readOne,
+  readRange,
+  type StoredRecord,
+} from './segment-reads.js';
+import { closedError, storageError } from './storage-errors.js';
+import {
+  type ResolvedStreamLogOptions,
+  resolveStreamLogOptions,
+  type StreamLogOptions,
+} from './stream-log-options.js';
+
+/** What to append. */
+export interface AppendInput {
+  /** The opaque record payload (the engine stores an encoded message here). */
+  payload: Uint8Array;
+  /** The message id: the dedup key, stored with the record so dedup survives restarts. */
+  id?: string;
+}
+
+/** The outcome of an append. */
+export interface AppendResult {
+  /** The record's sequence (for a duplicate, the sequence of the record already stored). */
+  sequence: number;
+  /** True when the id was already stored inside the dedup window and nothing new was written. */
+  duplicate: boolean;
+}
+
+/** What a stream log holds now. */
+export interface StreamLogInfo {
+  /** The first sequence held (equals `lastSequence + 1` when empty). */
+  firstSequence: number;
+  /** The last sequence stored (`firstSequence - 1` when empty). */
+  lastSequence: number;
+  /** Records held. */
+  messages: number;
+  /** Bytes of segment files. */
+  bytes: number;
+  /** Segment files. */
+  segments: number;
+  /** Ids in the dedup window. */
+  dedupEntries: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** See the module comment. Open with {@link StreamLog.open}. */
+export class StreamLog {
+  /** What recovery found and did when this log was opened. */
+  readonly recovery: RecoveryReport;
+  readonly #o: ResolvedStreamLogOptions;
+  readonly #segments: Segment[];
+  readonly #dedup: DedupWindow;
+  #nextSequence: number;
+  #lastTime: number;
+  #pending: Pending[] = [];
+  #pendingBytes = 0;
+  readonly #pendingIds = new Map<string, Promise<AppendResult>>();
+  #scheduled = false;
+  #chain: Promise<unknown> = Promise.resolve();
+  #lowestNeeded: number | undefined;
+  #unsynced = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(options: ResolvedStreamLogOptions, segments: Segment[], recovery: RecoveryReport) {
+    this.#o = options;
+    this.#segments = segments;
+    this.recovery = recovery;
+    this.#dedup = new DedupWindow(options.dedupWindowMs);
+    const active = segments[segments.length - 1]!;
+    this.#nextSequence = active.count > 0 ? active.lastSequence + 1 : active.base;
+    this.#lastTime = Math.max(0, ...segments.map((s) => s.lastTime));
+    const sync = options.sync;
+    if (sync.mode === 'interval') {
+      this.#timer = setInterval(() => void this.#exclusive(() => this.#syncActive()), sync.intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /**
+   * Opens (or creates) the stream in `options.dir`, recovering from whatever
+   * a crash left: see {@link RecoveryReport} for what is repaired.
+   */
+  static async open(options: StreamLogOptions): Promise<StreamLog> {
+    const o = resolveStreamLogOptions(options);
+    const { segments, report } = await recoverSegments({
+      layer: o.fileLayer,
+      dir: o.dir,
+      indexIntervalBytes: o.indexIntervalBytes,
+      firstSequence: o.firstSequence,
+      log: o.log,
+    });
+    const log = new StreamLog(o, segments, report);
+    await rebuildDedup(log.#dedup, segments, o.now());
+    report.dedupEntries = log.#dedup.size;
+    o.log.info?.({ stream: o.name, ...report }, `opened stream log ${o.name}`);
+    return log;
+  }
+
+  /** The options in force, defaults applied. */
+  get options(): Readonly<ResolvedStreamLogOptions> {
+    return this.#o;
+  }
+
+  /**
+   * Appends a record. Resolves once it is stored as the sync policy promises
+   * (with `sync`: on disk), or with the earlier sequence when `id` was stored
+   * within the dedup window. Rejects with `STORAGE_FULL` / `STORAGE_ERROR`
+   * (retryable: the record was not stored), `STREAM_FULL` (a limit with
+   * `discard: 'new'`) or `PAYLOAD_TOO_LARGE`.
+   */
+  append(input: AppendInput): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(closedError(`stream log ${this.#o.name}`));
+    const id = input.id === undefined || input.id === '' ? undefined : input.id;
+    if (id !== undefined) {
+      const sequence = this.#dedup.lookup(id, this.#o.now());
+      if (sequence !== undefined) return Promise.resolve({ sequence, duplicate: true });
+      const inFlight = this.#pendingIds.get(id);
+      if (inFlight) return inFlight.then((r) => ({ sequence: r.sequence, duplicate: true }));
+    }
+    const idBytes = id === undefined ? EMPTY : Buffer.from(id, 'utf8');
+    if (idBytes.length > MAX_ID_BYTES) {
+      return Promise.reject(
+        new CourierError(
+          'INVALID_MESSAGE',
+          `message id of ${idBytes.length} bytes exceeds ${MAX_ID_BYTES}; use a shorter id`,
+        ),
+      );
+    }
+    if (idBytes.length + input.payload.length > this.#o.maxRecordBytes) {
+      return Promise.reject(
+        new CourierError(
+          'PAYLOAD_TOO_LARGE',
+          `record of ${idBytes.length + input.payload.length} bytes exceeds maxRecordBytes ` +
+            `${this.#o.maxRecordBytes} of stream ${this.#o.name}; raise the limit or store a reference`,
+        ),
+      );
+    }
+    const size = recordSize(idBytes.length, input.payload.length);
+    const refused = this.#refuseNew(size);
+    if (refused) return Promise.reject(refused);
+    const promise = new Promise<AppendResult>((resolve, reject) => {
+      this.#pending.push({ id, idBytes, payload: input.payload, size, resolve, reject });
+    });
+    this.#pendingBytes += size;
+    if (id !== undefined) this.#pendingIds.set(id, promise);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#exclusive(() => this.#commit());
+      });
+    }
+    return promise;
+  }
+
+  /** The record at `sequence`, or `undefined` when the stream does not hold it. Reads go on during write failures. */
+  read(sequence: number): Promise<StoredRecord | undefined> {
+    return readOne(this.#segments, sequence);
+  }
+
+  /** Records from `options.from` on, in sequence order, within the count and byte limits. */
+  readRange(options: ReadRangeOptions): Promise<StoredRecord[]> {
+    return readRange(this.#segments, options);
+  }
+
+  /** The first sequence stored at or after `time` (ms since the epoch), or `undefined` when all are older. */
+  sequenceAtTime(time: number): Promise<number | undefined> {
+    return findSequenceAtTime(this.#segments, time);
+  }
+
+  /** The sequence stored for message `id` within the dedup window, if any. */
+  lookupId(id: string): number | undefined {
+    return this.#dedup.lookup(id, this.#o.now());
+  }
+
+  /** What the log holds now (committed records only). */
+  info(): StreamLogInfo {
+    let messages = 0;
+    let bytes = 0;
+    for (const s of this.#segments) {
+      messages += s.count;
+      bytes += s.size;
+    }
+    const first = this.#segments.find((s) => s.count > 0);
+    return {
+      firstSequence: first ? first.base : this.#nextSequence,
+      lastSequence: this.#nextSequence - 1,
+      messages,
+      bytes,
+      segments: this.#segments.length,
+      dedupEntries: this.#dedup.size,
+    };
+  }
+
+  /**
+   * Interest and work-queue retention: the engine says which is the lowest
+   * sequence any group still needs, and whole segments below it are dropped.
+   * The value only ever rises.
+   */
+  releaseBelow(sequence: number): Promise<RetentionOutcome> {
+    this.#lowestNeeded = Math.max(this.#lowestNeeded ?? 0, sequence);
+    return this.applyRetention();
+  }
+
+  /** Drops whole segments that age, limits or {@link StreamLog.releaseBelow} release. The engine calls it on a timer for age. */
+  applyRetention(): Promise<RetentionOutcome> {
+    if (this.#closed) return Promise.resolve({ segments: 0, messages: 0, reasons: [] });
+    return this.#exclusive(() => this.#retain());
+  }
+
+  /** Resolves once every append made before the call has settled. */
+  async flush(): Promise<void> {
+    while (this.#pending.length > 0 || this.#scheduled) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.#chain;
+    }
+    await this.#chain;
+  }
+
+  /** Settles pending appends, syncs, and closes every file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#exclusive(async () => {
+      if (this.#o.sync.mode !== 'sync') await this.#syncActive();
+      for (const s of this.#segments) await s.retire();
+    });
+  }
+
+  /** Same as {@link StreamLog.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.#chain.then(run);
+    this.#chain = result.catch(() => undefined);
+    return result;
+  }
+
+  #refuseNew(size: number): CourierError | undefined {
+    const info = this.info();
+    return refuseNew({
+      limits: this.#o.limits,
+      stream: this.#o.name,
+      messages: info.messages,
+      bytes: info.bytes,
+      pendingMessages: this.#pending.length + 1,
+      pendingBytes: this.#pendingBytes + size,
+    });
+  }
+
+  async #commit(): Promise<void> {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const { maxSegmentBytes, maxSegmentMessages } = this.#o;
+    let i = 0;
+    try {
+      while (i < batch.length) {
+        let segment = this.#segments[this.#segments.length - 1]!;
+        const first = batch[i]!;
+        if (
+          segment.count > 0 &&
+          (segment.size + first.size > maxSegmentBytes || segment.count >= maxSegmentMessages)
+        ) {
+          segment = await this.#roll();
+        }
+        const time = Math.max(this.#o.now(), this.#lastTime);
+        const {
+          end: j,
+          chunk,
+          entries,
+        } = formChunk({
+          batch,
+          from: i,
+          segment,
+          firstSequence: this.#nextSequence,
+          time,
+          maxSegmentBytes,
+          maxSegmentMessages,
+        });
+        await segment.writeChunk(chunk, this.#o.sync.mode === 'sync');
+        segment.commitChunk(entries, chunk.length);
+        this.#nextSequence += j - i;
+        this.#lastTime = time;
+        this.#unsynced = true;
+        this.#dedup.expire(time);
+        for (let k = i; k < j; k++) {
+          const p = batch[k]!;
+          const sequence = entries[k - i]!.sequence;
+          if (p.id !== undefined) this.#dedup.add(p.id, sequence, time);
+          p.resolve({ sequence, duplicate: false });
+        }
+        i = j;
+      }
+    } catch (cause) {
+      const segment = this.#segments[this.#segments.length - 1]!;
+      const error = storageError(cause, {
+        action: `appending ${batch.length - i} records to stream ${this.#o.name}`,
+        path: segment.path,
+        outcome: 'those records were not stored and every record acknowledged before is intact',
+      });
+      this.#o.log.error?.({ stream: this.#o.name, error: cause, records: batch.length - i }, error.message);
+      for (let k = i; k < batch.length; k++) batch[k]!.reject(error);
+    } finally {
+      for (const p of batch) if (p.id !== undefined) this.#pendingIds.delete(p.id);
+    }
+    await this.#retain().catch((error: unknown) => {
+      this.#o.log.warn?.(
+        { stream: this.#o.name, error },
+        'retention pass failed; it is retried after the next commit',
+      );
+    });
+  }
+
+  /** Seals the active segment and starts a new one named by the next sequence. */
+  async #roll(): Promise<Segment> {
+    const { fileLayer: layer, dir, indexIntervalBytes, log } = this.#o;
+    const old = this.#segments[this.#segments.length - 1]!;
+    if (this.#o.sync.mode !== 'sync') await old.file.datasync();
+    const segment = await Segment.create({ layer, dir, base: this.#nextSequence, indexIntervalBytes });
+    try {
+      // The new file's directory entry must be durable before any record in it is acknowledged.
+      await layer.syncDir(dir);
+    } catch (error) {
+      await segment.retire().catch(() => undefined);
+      await layer.unlink(segment.path).catch(() => undefined);
+      throw error;
+    }
+    this.#segments.push(segment);
+    await writeIndex(layer, old, log);
+    return segment;
+  }
+
+  async #retain(): Promise<RetentionOutcome> {
+    const now = this.#o.now();
+    const plan = planRetention({
+      segments: this.#segments,
+      now,
+      limits: this.#o.limits,
+      lowestNeeded: this.#lowestNeeded,
+    });
+    const outcome: RetentionOutcome = { segments: 0, messages: 0, reasons: plan.reasons };
+    if (plan.drop === 0) return outcome;
+    if (plan.rollActive) await this.#roll();
+    const dropped = this.#segments.splice(0, plan.drop);
+    for (const segment of dropped) {
+      outcome.segments++;
+      outcome.messages += segment.count;
+      await this.#o.fileLayer.unlink(segment.indexPath);
+      await this.#o.fileLayer.unlink(segment.path);
+      await segment.retire();
+    }
+    this.#o.log.info?.(
+      { stream: this.#o.name, ...outcome, firstSequence: this.info().firstSequence },
+      `retention dropped ${outcome.segments} segments (${outcome.messages} messages) of stream ${this.#o.name}`,
+    );
+    return outcome;
+  }
+
+  async #syncActive(): Promise<void> {
+    if (!this.#unsynced) return;
+    this.#unsynced = false;
+    try {
+      await this.#segments[this.#segments.length - 1]!.file.datasync();
+    } catch (error) {
+      this.#unsynced = true;
+      this.#o.log.error?.(
+        { stream: this.#o.name, error },
+        `periodic fdatasync of stream ${this.#o.name} failed; records acknowledged since the last sync may be lost ` +
+          'on power loss; check the disk',
+      );
+    }
+  }
+}
