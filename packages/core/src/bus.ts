@@ -18,11 +18,13 @@ import type {
   RpcContract,
 } from './contract.js';
 import { validate } from './contract.js';
+import { type DeadLetters, deadLetters } from './dead-letters.js';
 import { type Duration, optionalMillis } from './duration.js';
 import { CourierError } from './errors.js';
 import { newId } from './id.js';
-import { assertSize, type Headers, type MessageInfo, messageInfo, type RawMessage } from './message.js';
+import { assertSize, type Headers, type RawMessage } from './message.js';
 import { type Middleware, runMiddleware } from './middleware/compose.js';
+import { wholeNumber } from './option-checks.js';
 import { BusRequestHandler, type RequestHandler } from './request-handler.js';
 import { type RetryOptions, retryPolicy } from './retry-policy.js';
 import { assertSubject } from './subject.js';
@@ -99,23 +101,19 @@ export interface RequestOptions {
   codec?: CodecName | Codec;
 }
 
-/** A dead letter as the Bus shows it. */
-export interface DeadLetterEntry {
-  /** The message id; use it to replay or purge this one. */
-  id: string;
-  group: string;
-  /** The error of the last attempt. */
-  error: CourierError;
-  attempts: number;
-  /** When it was dead-lettered. */
-  time: Date;
-  /** The decoded data, or the raw payload when it cannot be decoded. */
-  data: unknown;
-  message: MessageInfo;
-}
-
 type AnyEvent = EventContract<unknown, unknown>;
 type AnyRpc = RpcContract<unknown, unknown, unknown, unknown>;
+
+/** The ack wait of a subscription: at least 10 ms, or the engine would redeliver while the handler starts. */
+function ackWaitOf(value: Duration | undefined): number {
+  const ms = optionalMillis(value, 'ackWait', 30_000);
+  if (ms < 10)
+    throw new CourierError(
+      'INVALID_OPTION',
+      `ackWait must be at least 10ms, got ${ms} ms; the default is 30s`,
+    );
+  return ms;
+}
 
 function unsupported(transport: Transport, capability: Capability, what: string): CourierError {
   return new CourierError(
@@ -123,17 +121,6 @@ function unsupported(transport: Transport, capability: Capability, what: string)
     `${what} needs the ${capability} capability, which the ${transport.engine} engine lacks and the Bus cannot fill; use another engine or do without it`,
     { data: { capability, engine: transport.engine } },
   );
-}
-
-function positiveInteger(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new CourierError(
-      'INVALID_OPTION',
-      `${name} must be a whole number of at least 1, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 /** The application's connection to Courier. Create it with `connect`. */
@@ -148,6 +135,8 @@ export class Bus {
   readonly #onError: (error: unknown) => void;
   readonly #running = new Set<Subscription>();
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #attaching = new Set<Promise<void>>();
+  #state: 'open' | 'draining' | 'closed' = 'open';
   #closing: Promise<void> | undefined;
 
   constructor(transport: Transport, options: BusOptions = {}) {
@@ -159,6 +148,7 @@ export class Bus {
     this.#middleware = options.middleware ?? [];
     this.#requestTimeout = optionalMillis(options.requestTimeout, 'requestTimeout', 5000);
     this.#onError = options.onError ?? ((error) => console.error('[courier]', error));
+    this.deadLetters = deadLetters(() => this.#deadLetterStore(), this.#codecs);
   }
 
   /** Publishes an event; resolves once the engine holds it durably. */
@@ -208,7 +198,7 @@ export class Bus {
     handler: Handler<never>,
     options: SubscribeOptions = {},
   ): Subscription {
-    this.#assertOpen();
+    this.#assertAccepting();
     const { subject, schema } = typeof target === 'string' ? { subject: target, schema: undefined } : target;
     assertSubject(subject, { wildcards: true });
     const { capabilities } = this.transport;
@@ -233,7 +223,7 @@ export class Bus {
         'deadLetter',
         'a subscription (failed messages need a dead-letter queue)',
       );
-    const concurrency = positiveInteger(options.concurrency, 'concurrency', 1);
+    const concurrency = wholeNumber(options.concurrency, 'concurrency', { min: 1, fallback: 1 });
     const subscription: BusSubscription = new BusSubscription({
       transport: this.transport,
       codecs: this.#codecs,
@@ -244,7 +234,7 @@ export class Bus {
         durable: options.group !== undefined,
         deliver,
         maxInFlight: concurrency,
-        ackWait: optionalMillis(options.ackWait, 'ackWait', 30_000),
+        ackWait: ackWaitOf(options.ackWait),
       },
       userGroup: options.group,
       schema,
@@ -253,7 +243,7 @@ export class Bus {
       onClosed: () => this.#running.delete(subscription),
       onError: this.#onError,
     });
-    this.#running.add(subscription);
+    this.#started(subscription);
     return subscription;
   }
 
@@ -292,7 +282,7 @@ export class Bus {
   ): Subscription;
   handle(subject: string, handler: RequestHandler<never, unknown>): Subscription;
   handle(target: AnyRpc | string, handler: RequestHandler<never, unknown>): Subscription {
-    this.#assertOpen();
+    this.#assertAccepting();
     const { subject, request, response } =
       typeof target === 'string' ? { subject: target, request: undefined, response: undefined } : target;
     assertSubject(subject, { wildcards: true });
@@ -309,40 +299,12 @@ export class Bus {
       onClosed: () => this.#running.delete(handle),
       onError: this.#onError,
     });
-    this.#running.add(handle);
+    this.#started(handle);
     return handle;
   }
 
-  /** The groups' dead letters: list, replay, purge. */
-  readonly deadLetters = {
-    /** A group's dead letters, oldest first. */
-    list: async (group: string, options: { limit?: number } = {}): Promise<DeadLetterEntry[]> => {
-      const entries = await this.#deadLetterStore().list(group, options);
-      return entries.map((entry) => {
-        let data: unknown;
-        try {
-          data = this.#codecs.forContentType(entry.message.contentType).decode(entry.message.payload);
-        } catch {
-          data = entry.message.payload;
-        }
-        return {
-          id: entry.message.id,
-          group: entry.group,
-          error: CourierError.fromWire(entry.error),
-          attempts: entry.attempts,
-          time: new Date(entry.time),
-          data,
-          message: messageInfo(entry.message),
-        };
-      });
-    },
-    /** Delivers dead letters to their group again (all of the group's, or those with `ids`); returns how many. */
-    replay: (group: string, options: { ids?: readonly string[] } = {}): Promise<number> =>
-      this.#deadLetterStore().replay(group, options.ids),
-    /** Deletes dead letters (all of the group's, or those with `ids`); returns how many. */
-    purge: (group: string, options: { ids?: readonly string[] } = {}): Promise<number> =>
-      this.#deadLetterStore().purge(group, options.ids),
-  };
+  /** The groups' dead letters: list, replay, purge. Rejects with `UNSUPPORTED` on an engine without them. */
+  readonly deadLetters: DeadLetters;
 
   /**
    * Drains and closes: no new publishes, requests or deliveries; in-flight
@@ -353,7 +315,10 @@ export class Bus {
   close(options: CloseOptions = {}): Promise<void> {
     const timeout = optionalMillis(options.timeout, 'timeout', 30_000);
     this.#closing ??= (async () => {
+      // Draining handlers may still publish and request (an invoice after a charge); new subscriptions may not.
+      this.#state = 'draining';
       await Promise.allSettled([...this.#running].map((running) => running.close({ timeout })));
+      this.#state = 'closed';
       await settleAll(this.#pending, timeout);
       await this.transport.close();
     })();
@@ -364,19 +329,36 @@ export class Bus {
     await this.close();
   }
 
-  #assertOpen(): void {
-    if (this.#closing)
-      throw new CourierError('CONNECTION_CLOSED', 'the bus is closed; connect again to send or receive');
+  #assertAccepting(): void {
+    if (this.#state !== 'open') {
+      throw new CourierError(
+        'CONNECTION_CLOSED',
+        'the bus is closing or closed; connect again to subscribe or handle',
+      );
+    }
+  }
+
+  /** Tracks a subscription or handler until it closes, and its attachment until it is ready. */
+  #started(running: Subscription): void {
+    this.#running.add(running);
+    const attached = running.ready.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#attaching.add(attached);
+    void attached.then(() => this.#attaching.delete(attached));
   }
 
   #track<T>(work: () => Promise<T>): Promise<T> {
-    let running: Promise<T>;
-    try {
-      this.#assertOpen();
-      running = work();
-    } catch (error) {
-      return Promise.reject(error);
+    if (this.#state === 'closed') {
+      return Promise.reject(
+        new CourierError('CONNECTION_CLOSED', 'the bus is closed; connect again to send or receive'),
+      );
     }
+    // Wait for this bus's own subscriptions and handlers to attach, so that `handle` then `request`
+    // (or `subscribe` then `publish`) in one breath works on networked engines too.
+    const attaching = this.#attaching.size > 0 ? Promise.all([...this.#attaching]) : undefined;
+    const running = attaching ? attaching.then(work) : work();
     this.#pending.add(running);
     const forget = (): void => {
       this.#pending.delete(running);

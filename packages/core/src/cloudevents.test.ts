@@ -100,6 +100,19 @@ describe('CloudEvents 1.0', () => {
     expect(h).toMatchObject({ id: '2', subject: 't', contentType: 'text/plain' });
   });
 
+  it('turns a payload that is not the JSON it claims into CODEC_ERROR', () => {
+    const bad: RawMessage = {
+      id: '1',
+      subject: 'a',
+      payload: new TextEncoder().encode('{nope'),
+      contentType: 'application/json',
+      headers: {},
+      time: 0,
+      source: 's',
+    };
+    expect(() => toCloudEvent(bad)).toThrow(expect.objectContaining({ code: 'CODEC_ERROR' }));
+  });
+
   it('refuses malformed events with INVALID_MESSAGE naming the attribute', () => {
     expect(() => fromCloudEvent({ specversion: '0.3', id: '1', source: 's', type: 't' })).toThrow(
       /specversion/,
@@ -112,5 +125,10 @@ describe('CloudEvents 1.0', () => {
     expect(() =>
       fromCloudEvent({ specversion: '1.0', id: '1', source: 's', type: 't', courierheaders: '[1]' }),
     ).toThrow(/courierheaders/);
+    const http = {
+      headers: { 'ce-specversion': '1.0', 'ce-id': '%E0%A4%A', 'ce-source': 's', 'ce-type': 't' },
+      body: new Uint8Array(),
+    };
+    expect(() => fromCloudEventHttp(http)).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
   });
 });

@@ -8,7 +8,7 @@
  * `traceparent` is the distributed-tracing extension); the rest travel as a
  * JSON object in the `courierheaders` extension, so conversion is lossless.
  */
-import { mediaType } from './codec.js';
+import { jsonCodec, mediaType } from './codec.js';
 import { CourierError } from './errors.js';
 import type { Headers, RawMessage } from './message.js';
 
@@ -144,7 +144,7 @@ export function toCloudEvent(message: RawMessage): CloudEvent {
     ...extensionsOf(message),
   };
   if (message.payload.length === 0) return event;
-  if (isJson(message.contentType)) event.data = JSON.parse(Buffer.from(message.payload).toString('utf8'));
+  if (isJson(message.contentType)) event.data = jsonCodec.decode(message.payload);
   else if (mediaType(message.contentType).startsWith('text/'))
     event.data = Buffer.from(message.payload).toString('utf8');
   else event.data_base64 = Buffer.from(message.payload).toString('base64');
@@ -182,6 +182,17 @@ function encodeHeaderValue(value: string): string {
   }).join('');
 }
 
+function decodeHeaderValue(name: string, value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new CourierError(
+      'INVALID_MESSAGE',
+      `CloudEvent header ${name} has malformed percent-encoding: ${value}`,
+    );
+  }
+}
+
 /** A message as a binary-mode HTTP CloudEvent. */
 export function toCloudEventHttp(message: RawMessage): CloudEventHttp {
   const attributes: Record<string, string> = {
@@ -204,7 +215,7 @@ export function fromCloudEventHttp(input: CloudEventHttp): RawMessage {
   for (const [rawName, value] of Object.entries(input.headers)) {
     const name = rawName.toLowerCase();
     if (name === 'content-type') contentType = value;
-    else if (name.startsWith('ce-')) attributes[name.slice(3)] = decodeURIComponent(value);
+    else if (name.startsWith('ce-')) attributes[name.slice(3)] = decodeHeaderValue(name, value);
   }
   return fromAttributes(attributes, input.body, contentType);
 }

@@ -92,7 +92,10 @@ export const textCodec: Codec = {
   contentType: 'text/plain',
   encode(data) {
     if (typeof data !== 'string') {
-      throw new CourierError('CODEC_ERROR', `the text codec takes a string, got ${typeof data}`);
+      throw new CourierError(
+        'CODEC_ERROR',
+        `the text codec takes a string, got ${typeof data}; use the json codec for other data`,
+      );
     }
     return utf8.encode(data);
   },

@@ -6,7 +6,6 @@
 export type { StandardSchemaV1 } from '@standard-schema/spec';
 export type {
   BusOptions,
-  DeadLetterEntry,
   PublishOptions,
   PublishReceipt,
   RequestOptions,
@@ -31,6 +30,7 @@ export type {
   SchemaIssue,
 } from './contract.js';
 export { event, rpc, validate } from './contract.js';
+export type { DeadLetterEntry, DeadLetters } from './dead-letters.js';
 export type { Duration } from './duration.js';
 export { optionalMillis, toMillis } from './duration.js';
 export type { CourierErrorOptions, ErrorCode, WireError } from './errors.js';

@@ -5,6 +5,7 @@
  */
 import { type Duration, optionalMillis } from './duration.js';
 import { CourierError } from './errors.js';
+import { wholeNumber } from './option-checks.js';
 
 /** How to retry. */
 export interface RetryOptions {
@@ -33,13 +34,7 @@ export interface RetryPolicy {
 
 /** Resolves options into a policy, checking each value. `name` prefixes error messages. */
 export function retryPolicy(options: RetryOptions = {}, name = 'retry'): RetryPolicy {
-  const attempts = options.attempts ?? 5;
-  if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new CourierError(
-      'INVALID_OPTION',
-      `${name}.attempts must be a whole number of at least 1, got ${String(attempts)}`,
-    );
-  }
+  const attempts = wholeNumber(options.attempts, `${name}.attempts`, { min: 1, fallback: 5 });
   const backoff = options.backoff ?? 'exponential';
   if (backoff !== 'fixed' && backoff !== 'exponential') {
     throw new CourierError(

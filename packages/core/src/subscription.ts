@@ -79,6 +79,7 @@ export class BusSubscription implements Subscription {
   readonly ready: Promise<void>;
   readonly #spec: SubscriptionSpec;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #keepAlive = new Set<NodeJS.Timeout>();
   readonly #keyTails = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
   #consumer: Consumer | undefined;
@@ -107,6 +108,7 @@ export class BusSubscription implements Subscription {
   }
 
   async #drain(timeout: number): Promise<void> {
+    // Wakes retries waiting in this process; deliveries arriving from now on are left unsettled.
     this.#stop.abort();
     try {
       await this.ready;
@@ -114,95 +116,117 @@ export class BusSubscription implements Subscription {
       return; // never attached: nothing to drain
     }
     const consumer = this.#consumer as Consumer;
-    await consumer.stop();
+    await this.#settle(() => consumer.stop());
     await settleAll(this.#inFlight, timeout);
-    await consumer.close();
+    // Handlers still running are abandoned: stop extending their deadlines so the engine can give them to others.
+    for (const timer of this.#keepAlive) clearInterval(timer);
+    this.#keepAlive.clear();
+    await this.#settle(() => consumer.close());
     this.#spec.onClosed();
   }
 
   #onDelivery(delivery: Delivery): void {
-    let run: Promise<void>;
-    const key = delivery.message.key;
-    if (key !== undefined && !this.#spec.transport.capabilities.keyOrdering) {
-      // Fill: order a key inside this member; the engine cannot order it across members.
-      const previous = this.#keyTails.get(key) ?? Promise.resolve();
-      run = previous.then(() => this.#process(delivery));
-      this.#keyTails.set(key, run);
-      void run.then(() => {
-        if (this.#keyTails.get(key) === run) this.#keyTails.delete(key);
+    // Closing the consumer gives an unsettled delivery back to the group.
+    if (this.#stop.signal.aborted) return;
+    const spec = this.#spec;
+    // Touch from arrival, not from the handler's start: a delivery queued behind its key must not expire.
+    const keepAlive = setInterval(
+      () => {
+        try {
+          delivery.touch();
+        } catch (error) {
+          spec.onError(error);
+        }
+      },
+      Math.max(spec.consume.ackWait / 2, 1),
+    );
+    keepAlive.unref();
+    this.#keepAlive.add(keepAlive);
+    const { key } = delivery.message;
+    // Fill: order a key inside this member (the engine cannot order it across members).
+    const fillKey = key !== undefined && !spec.transport.capabilities.keyOrdering ? key : undefined;
+    const previous = (fillKey !== undefined && this.#keyTails.get(fillKey)) || Promise.resolve();
+    const run: Promise<void> = previous
+      .then(() => this.#process(delivery, fillKey !== undefined))
+      .catch((error: unknown) => spec.onError(error))
+      .finally(() => {
+        clearInterval(keepAlive);
+        this.#keepAlive.delete(keepAlive);
+        this.#inFlight.delete(run);
+        if (fillKey !== undefined && this.#keyTails.get(fillKey) === run) this.#keyTails.delete(fillKey);
       });
-    } else {
-      run = this.#process(delivery);
-    }
+    if (fillKey !== undefined) this.#keyTails.set(fillKey, run);
     this.#inFlight.add(run);
-    void run.finally(() => this.#inFlight.delete(run));
   }
 
-  async #process(delivery: Delivery): Promise<void> {
+  /**
+   * Runs the handler for one delivery and settles it. With `holdRetries`
+   * (the key-ordering fill), retries run here, in the key's place, so that
+   * later messages of the key cannot overtake a failed one.
+   */
+  async #process(delivery: Delivery, holdRetries: boolean): Promise<void> {
+    if (this.#stop.signal.aborted) return;
     const spec = this.#spec;
     const { capabilities } = spec.transport;
     const message = delivery.message;
-    if (this.#stop.signal.aborted) return this.#settle(delivery.nack(0));
-    const keepAlive = setInterval(() => delivery.touch(), Math.max(spec.consume.ackWait / 2, 1));
-    keepAlive.unref();
-    try {
-      const early =
-        capabilities.delay || message.deliverAt === undefined ? 0 : message.deliverAt - Date.now();
-      if (early > 0) return await this.#retryLater(delivery, early);
-      // Fill: a deferred early delivery counted as one of the engine's deliveries.
-      const deferred = !capabilities.delay && message.deliverAt !== undefined && delivery.attempt > 1 ? 1 : 0;
-      const attempt = delivery.attempt - deferred;
+    const early = capabilities.delay || message.deliverAt === undefined ? 0 : message.deliverAt - Date.now();
+    if (early > 0) return this.#retryLater(delivery, early);
+    // Fill: a deferred early delivery counted as one of the engine's deliveries.
+    const deferred = !capabilities.delay && message.deliverAt !== undefined && delivery.attempt > 1 ? 1 : 0;
+    let attempt = delivery.attempt - deferred;
 
-      let data: unknown;
-      try {
-        data = await validate(
-          spec.schema,
-          spec.codecs.forContentType(message.contentType).decode(message.payload),
-          `data on ${message.subject}`,
-        );
-      } catch (error) {
-        return await this.#settle(delivery.deadLetter(toCourierError(error).toWire()));
-      }
+    let data: unknown;
+    try {
+      const decoded = spec.codecs.forContentType(message.contentType).decode(message.payload);
+      data = await validate(spec.schema, decoded, `data on ${message.subject}`);
+    } catch (error) {
+      return this.#settle(() => delivery.deadLetter(toCourierError(error).toWire()));
+    }
+    const call = { kind: 'consume' as const, subject: message.subject, data, headers: message.headers };
+    for (;;) {
       const ctx: MessageContext = { ...messageInfo(message), attempt, group: spec.userGroup };
       try {
-        await runMiddleware(
-          spec.middleware,
-          { kind: 'consume', subject: message.subject, data, headers: message.headers },
-          async () => spec.handler(data, ctx),
-        );
+        await runMiddleware(spec.middleware, call, async () => spec.handler(data, ctx));
       } catch (error) {
         const failure = toCourierError(error, 'HANDLER_ERROR');
         const final = attempt >= spec.retry.attempts || (error instanceof CourierError && !error.retryable);
-        if (final) return await this.#settle(delivery.deadLetter(failure.toWire()));
-        return await this.#retryLater(delivery, spec.retry.delayAfter(attempt));
+        if (final) return this.#settle(() => delivery.deadLetter(failure.toWire()));
+        const delay = spec.retry.delayAfter(attempt);
+        if (!holdRetries) return this.#retryLater(delivery, delay);
+        if (!(await this.#pause(delay))) return; // closing: the group gets it back unsettled
+        attempt++;
+        continue;
       }
-      await this.#settle(delivery.ack());
-    } finally {
-      clearInterval(keepAlive);
+      return this.#settle(() => delivery.ack());
     }
   }
 
   async #retryLater(delivery: Delivery, delay: number): Promise<void> {
-    if (this.#spec.transport.capabilities.nackDelay) return this.#settle(delivery.nack(delay));
+    if (this.#spec.transport.capabilities.nackDelay) return this.#settle(() => delivery.nack(delay));
     // Fill: wait here while the engine still owns the message (a crash loses nothing), then release it.
+    if (await this.#pause(delay)) await this.#settle(() => delivery.nack(0));
+  }
+
+  /** Waits `ms`; resolves `false` early when the subscription starts closing. */
+  #pause(ms: number): Promise<boolean> {
     const signal = this.#stop.signal;
-    await new Promise<void>((resolve) => {
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        resolve();
+        resolve(!signal.aborted);
       };
-      const timer = setTimeout(done, delay);
+      const timer = setTimeout(done, ms);
       signal.addEventListener('abort', done);
     });
-    await this.#settle(delivery.nack(0));
   }
 
-  async #settle(settling: Promise<void>): Promise<void> {
+  /** Runs a settle or control call; failures are reported, never thrown (the engine redelivers what it did not record). */
+  async #settle(action: () => Promise<void>): Promise<void> {
     try {
-      await settling;
+      await action();
     } catch (error) {
-      // The engine redelivers what it did not record; report, do not crash.
       this.#spec.onError(error);
     }
   }

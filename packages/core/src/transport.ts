@@ -153,7 +153,11 @@ export interface Transport {
    * same id again inside the dedup window resolves without storing it twice.
    */
   publish(message: RawMessage): Promise<void>;
-  /** Attaches a member of a group; deliveries arrive through `onDelivery`. */
+  /**
+   * Attaches a member of a group; deliveries arrive through `onDelivery`.
+   * Resolves only once the member is attached, so that a message published
+   * after that is delivered to it (for a new group with `deliver: 'new'`).
+   */
   consume(options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Promise<Consumer>;
   /**
    * Sends a request to exactly one responder of its subject (least
@@ -162,7 +166,7 @@ export interface Transport {
    * `timeout` ms; a reply that comes later is dropped.
    */
   request(message: RawMessage, options: { timeout: number }): Promise<Reply>;
-  /** Registers a responder for a subject or pattern. */
+  /** Registers a responder for a subject or pattern; resolves once requests can reach it. */
   serve(subject: string, handler: (request: RawMessage) => Promise<Reply>): Promise<Responder>;
   /** Present when `capabilities.deadLetter`. */
   readonly deadLetters?: DeadLetterStore | undefined;

@@ -21,13 +21,18 @@ export function rawMessage(subject: string, overrides: Partial<RawMessage> = {})
   };
 }
 
-async function member(
-  ctx: CaseContext,
-  transport: Transport,
-  subject: string,
-  group: string,
-  options: { maxInFlight?: number; autoAck?: boolean } = {},
-) {
+/** Where a raw member attaches, and how it behaves. */
+interface MemberOptions {
+  subject: string;
+  group: string;
+  maxInFlight?: number;
+  /** Ack every delivery as it arrives. */
+  autoAck?: boolean;
+  ackWait?: number;
+}
+
+async function member(ctx: CaseContext, transport: Transport, options: MemberOptions) {
+  const { subject, group } = options;
   const got = new Collector<Delivery>();
   const consumer = await transport.consume(
     {
@@ -36,7 +41,7 @@ async function member(
       durable: true,
       deliver: 'new',
       maxInFlight: options.maxInFlight ?? 10,
-      ackWait: ctx.wait(30_000),
+      ackWait: options.ackWait ?? ctx.wait(30_000),
     },
     (delivery) => {
       got.push(delivery);
@@ -74,7 +79,7 @@ export const adapterCases: SuiteCase[] = [
     async run(ctx) {
       const transport = await ctx.scope.transport();
       const subject = `${ctx.prefix}.raw`;
-      const { got } = await member(ctx, transport, subject, ctx.name('g'));
+      const { got } = await member(ctx, transport, { subject, group: ctx.name('g') });
       const sent = rawMessage(subject, {
         payload: new Uint8Array([0, 1, 2, 254, 255]),
         contentType: 'application/octet-stream',
@@ -103,7 +108,7 @@ export const adapterCases: SuiteCase[] = [
       const transport = await ctx.scope.transport();
       const subject = `${ctx.prefix}.ack`;
       const group = ctx.name('g');
-      const first = await member(ctx, transport, subject, group);
+      const first = await member(ctx, transport, { subject, group });
       const acked = rawMessage(subject);
       await transport.publish(acked);
       const [delivery] = await first.got.count(1, ctx.wait(5000));
@@ -111,7 +116,7 @@ export const adapterCases: SuiteCase[] = [
       await first.consumer.close();
       const later = rawMessage(subject);
       await transport.publish(later);
-      const second = await member(ctx, transport, subject, group);
+      const second = await member(ctx, transport, { subject, group });
       const [next] = await second.got.count(1, ctx.wait(5000));
       expect((next as Delivery).message.id).toBe(later.id);
       await (next as Delivery).ack();
@@ -123,7 +128,7 @@ export const adapterCases: SuiteCase[] = [
     async run(ctx) {
       const transport = await ctx.scope.transport();
       const subject = `${ctx.prefix}.nack`;
-      const { got } = await member(ctx, transport, subject, ctx.name('g'));
+      const { got } = await member(ctx, transport, { subject, group: ctx.name('g') });
       await transport.publish(rawMessage(subject));
       const [first] = await got.count(1, ctx.wait(5000));
       const delay = 200;
@@ -137,6 +142,45 @@ export const adapterCases: SuiteCase[] = [
     },
   },
   {
+    id: 'adapter.ack-wait',
+    title: 'an unsettled delivery goes back to the group after ackWait, with the next attempt number',
+    async run(ctx) {
+      const transport = await ctx.scope.transport();
+      const subject = `${ctx.prefix}.ackwait`;
+      const { got } = await member(ctx, transport, { subject, group: ctx.name('g'), ackWait: ctx.wait(500) });
+      const sent = rawMessage(subject);
+      await transport.publish(sent);
+      const [first] = await got.count(1, ctx.wait(5000));
+      const [, second] = await got.count(2, ctx.wait(10_000));
+      expect((second as Delivery).message.id).toBe(sent.id);
+      expect((second as Delivery).attempt).toBe(2);
+      expect((first as Delivery).attempt).toBe(1);
+      await (second as Delivery).ack();
+    },
+  },
+  {
+    id: 'adapter.touch',
+    title: 'touch restarts the ackWait clock: a delivery touched in time is not handed out again',
+    async run(ctx) {
+      const transport = await ctx.scope.transport();
+      const subject = `${ctx.prefix}.touch`;
+      const ackWait = ctx.wait(600);
+      const { got } = await member(ctx, transport, { subject, group: ctx.name('g'), ackWait });
+      await transport.publish(rawMessage(subject));
+      const [held] = await got.count(1, ctx.wait(5000));
+      // Time passing is the behaviour under test: three ack-wait periods, touched four times each.
+      const toucher = setInterval(() => (held as Delivery).touch(), ackWait / 4);
+      await new Promise((resolve) => setTimeout(resolve, ackWait * 3));
+      clearInterval(toucher);
+      expect(got.items).toHaveLength(1);
+      await (held as Delivery).ack();
+      const next = rawMessage(subject);
+      await transport.publish(next);
+      await got.until((items) => ids(items).includes(next.id), ctx.wait(5000), 'the next message');
+      expect(got.items).toHaveLength(2);
+    },
+  },
+  {
     id: 'adapter.dead-letter',
     title: 'a dead-lettered message is listed with its error, replays to its group, and purges',
     needs: ['deadLetter'],
@@ -144,7 +188,8 @@ export const adapterCases: SuiteCase[] = [
       const transport = await ctx.scope.transport();
       const subject = `${ctx.prefix}.dead`;
       const group = ctx.name('g');
-      const { got } = await member(ctx, transport, subject, group);
+      const { got } = await member(ctx, transport, { subject, group });
+      const other = await member(ctx, transport, { subject, group: ctx.name('other'), autoAck: true });
       const sent = rawMessage(subject);
       await transport.publish(sent);
       const [first] = await got.count(1, ctx.wait(5000));
@@ -164,6 +209,12 @@ export const adapterCases: SuiteCase[] = [
       expect(await store.replay(group)).toBe(1);
       const [, again] = await got.count(2, ctx.wait(5000));
       expect((again as Delivery).message.id).toBe(sent.id);
+      expect((again as Delivery).attempt).toBe(1);
+      // The replay went to this group only: the other group sees the original and then the next message.
+      const next = rawMessage(subject);
+      await transport.publish(next);
+      await other.got.until((items) => ids(items).includes(next.id), ctx.wait(5000), 'the next message');
+      expect(ids(other.got.items)).toEqual([sent.id, next.id]);
       await (again as Delivery).deadLetter(error);
       expect(await store.purge(group, [sent.id])).toBe(1);
       expect(await store.list(group)).toEqual([]);
@@ -176,7 +227,7 @@ export const adapterCases: SuiteCase[] = [
     async run(ctx) {
       const transport = await ctx.scope.transport();
       const subject = `${ctx.prefix}.at`;
-      const { got } = await member(ctx, transport, subject, ctx.name('g'));
+      const { got } = await member(ctx, transport, { subject, group: ctx.name('g') });
       const deliverAt = Date.now() + 300;
       await transport.publish(rawMessage(subject, { deliverAt }));
       const [delivery] = await got.count(1, ctx.wait(5000));
@@ -191,7 +242,12 @@ export const adapterCases: SuiteCase[] = [
     async run(ctx) {
       const transport = await ctx.scope.transport();
       const subject = `${ctx.prefix}.dedup`;
-      const { got } = await member(ctx, transport, subject, ctx.name('g'), { maxInFlight: 1, autoAck: true });
+      const { got } = await member(ctx, transport, {
+        subject,
+        group: ctx.name('g'),
+        maxInFlight: 1,
+        autoAck: true,
+      });
       const twice = rawMessage(subject);
       await transport.publish(twice);
       await transport.publish({ ...twice, time: Date.now() });
@@ -212,7 +268,7 @@ export const adapterCases: SuiteCase[] = [
     async run(ctx) {
       const transport = await ctx.scope.transport();
       const subject = `${ctx.prefix}.keys`;
-      const { got } = await member(ctx, transport, subject, ctx.name('g'), { maxInFlight: 10 });
+      const { got } = await member(ctx, transport, { subject, group: ctx.name('g'), maxInFlight: 10 });
       const sent = [1, 2, 3].map(() => rawMessage(subject, { key: 'same' }));
       for (const m of sent) await transport.publish(m);
       const other = rawMessage(subject, { key: 'other' });

@@ -30,15 +30,14 @@ export const failureCases: SuiteCase[] = [
       const bus = await ctx.scope.bus();
       const subject = `${ctx.prefix}.retry`;
       const attempts = new Collector<{ attempt: number; at: number }>();
-      await collect(
-        bus,
-        subject,
-        { group: ctx.name('g'), retry: { attempts: 5, backoff: 'exponential', delay: 50 } },
-        (_data, c) => {
+      await collect(bus, subject, {
+        group: ctx.name('g'),
+        retry: { attempts: 5, backoff: 'exponential', delay: 50 },
+        handler: (_data, c) => {
           attempts.push({ attempt: c.attempt, at: Date.now() });
           if (c.attempt < 3) throw new Error(`fail ${c.attempt}`);
         },
-      );
+      });
       await bus.publish(subject, 'x');
       const seen = await attempts.count(3, ctx.wait(10_000));
       expect(seen.map((a) => a.attempt)).toEqual([1, 2, 3]);
@@ -58,18 +57,17 @@ export const failureCases: SuiteCase[] = [
       const group = ctx.name('g');
       let healthy = false;
       const calls = new Collector<number>();
-      await collect(
-        bus,
-        subject,
-        { group, retry: { attempts: 3, backoff: 'fixed', delay: 10 } },
-        (_data, c) => {
+      await collect(bus, subject, {
+        group,
+        retry: { attempts: 3, backoff: 'fixed', delay: 10 },
+        handler: (_data, c) => {
           calls.push(c.attempt);
           if (!healthy) throw new CourierError('TIMEOUT', 'downstream timed out', { data: { after: 'ms' } });
         },
-      );
+      });
       const { id } = await bus.publish(subject, { order: 1 });
       await calls.count(3, ctx.wait(10_000));
-      const listed = await waitForDeadLetters(bus, group, 1, ctx.wait(5000));
+      const listed = await waitForDeadLetters(bus, group, { count: 1, within: ctx.wait(5000) });
       expect(listed[0]).toMatchObject({ id, group, attempts: 3, data: { order: 1 } });
       expect(listed[0]?.error).toBeInstanceOf(CourierError);
       expect(listed[0]?.error).toMatchObject({
@@ -92,11 +90,15 @@ export const failureCases: SuiteCase[] = [
       const bus = await ctx.scope.bus();
       const subject = `${ctx.prefix}.plain`;
       const group = ctx.name('g');
-      await collect(bus, subject, { group, retry: { attempts: 1 } }, () => {
-        throw new Error('database said no');
+      await collect(bus, subject, {
+        group,
+        retry: { attempts: 1 },
+        handler: () => {
+          throw new Error('database said no');
+        },
       });
       await bus.publish(subject, 1);
-      const [entry] = await waitForDeadLetters(bus, group, 1, ctx.wait(5000));
+      const [entry] = await waitForDeadLetters(bus, group, { count: 1, within: ctx.wait(5000) });
       expect(entry?.error).toMatchObject({ code: 'HANDLER_ERROR', message: 'database said no' });
       expect(entry?.attempts).toBe(1);
       expect(await bus.deadLetters.purge(group, { ids: [entry?.id as string] })).toBe(1);
@@ -121,7 +123,7 @@ export const failureCases: SuiteCase[] = [
       await bus.publish(subject, { n: 'not a number' });
       await bus.publish(contract, { n: 7 });
       await calls.count(1, ctx.wait(5000));
-      const [entry] = await waitForDeadLetters(bus, group, 1, ctx.wait(5000));
+      const [entry] = await waitForDeadLetters(bus, group, { count: 1, within: ctx.wait(5000) });
       expect(entry?.attempts).toBe(1);
       expect(entry?.error.code).toBe('INVALID_MESSAGE');
       expect(entry?.error.message).toContain('n: expected a number');
@@ -199,8 +201,7 @@ export const failureCases: SuiteCase[] = [
 async function waitForDeadLetters(
   bus: Bus,
   group: string,
-  count: number,
-  within: number,
+  { count, within }: { count: number; within: number },
 ): Promise<DeadLetterEntry[]> {
   const deadline = Date.now() + within;
   for (;;) {

@@ -3,7 +3,7 @@
  * cases use, for engines inside and outside this repository.
  */
 export { rawMessage } from './adapter-cases.js';
-export type { Seen } from './delivery-cases.js';
+export type { CollectOptions, Seen } from './delivery-cases.js';
 export { collect } from './delivery-cases.js';
 export type { Deferred } from './helpers.js';
 export { Collector, deferred, Scope, uniqueName, within } from './helpers.js';

@@ -25,18 +25,18 @@ async function storm(
       const name = `${g}/${m}`;
       const bus = await ctx.scope.bus({ onError: () => undefined });
       if (m === 0) victims.push({ name, transport: bus.transport });
-      await collect<number>(
-        bus,
-        subject,
-        { group, concurrency: 8, retry: { attempts: 10, backoff: 'fixed', delay: 1 } },
-        (n, c) => {
+      await collect<number>(bus, subject, {
+        group,
+        concurrency: 8,
+        retry: { attempts: 10, backoff: 'fixed', delay: 1 },
+        handler: (n, c) => {
           // One message in seven fails its first attempt, to mix retries into the flow.
           if (c.attempt === 1 && n % 7 === 3) throw new Error('transient');
           const key = `${g}:${n}`;
           handledBy.set(key, [...(handledBy.get(key) ?? []), name]);
           done.push(key);
         },
-      );
+      });
     }
   }
   const producers = await Promise.all([1, 2, 3, 4].map(() => ctx.scope.bus()));

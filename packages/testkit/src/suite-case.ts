@@ -15,8 +15,9 @@ export interface TransportSuiteOptions {
    */
   restart?: () => Promise<void>;
   /**
-   * Drops one connection abruptly, as a crashed process would (no drain, no
-   * goodbye). Without it, the dead-member case is skipped.
+   * Drops one connection abruptly and for good, as a crashed process would
+   * (no drain, no goodbye, and no reconnecting afterwards: the engine must
+   * see that member gone). Without it, the dead-member case is skipped.
    */
   kill?: (transport: Transport) => Promise<void> | void;
   /** Multiplies every wait, for engines slower to deliver. Default 1. */

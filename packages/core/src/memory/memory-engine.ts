@@ -139,6 +139,7 @@ export class MemoryEngine {
     return entry;
   }
 
+  /** Unregisters a responder; requests it already took still get its replies. */
   removeResponder(entry: ResponderEntry): void {
     this.#responders.delete(entry);
   }
@@ -206,5 +207,9 @@ export class MemoryEngine {
   close(): void {
     for (const group of this.#groups.values()) group.dispose();
     this.#groups.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 }

@@ -58,6 +58,7 @@ export class MemoryGroup {
   readonly #attempts = new Map<number, number>();
   readonly #held = new Map<number, Held>();
   readonly #waiting = new Map<number, NodeJS.Timeout>();
+  readonly #keys = new Map<number, string>();
   readonly #keyOwner = new Map<string, number>();
   readonly #keyQueue = new Map<string, number[]>();
   readonly #replayed = new Map<number, RawMessage>();
@@ -110,12 +111,14 @@ export class MemoryGroup {
   /** Takes a member out: its unsettled deliveries go back to the front of the queue. */
   detach(member: GroupMember): void {
     this.members.delete(member);
+    const released: number[] = [];
     for (const [seq, held] of this.#held) {
       if (held.member !== member) continue;
       clearTimeout(held.timer);
       this.#held.delete(seq);
-      this.#ready.unshift(seq);
+      released.push(seq);
     }
+    this.#ready.unshift(...released.sort((a, b) => a - b));
     member.inFlight = 0;
     this.pump();
   }
@@ -157,6 +160,7 @@ export class MemoryGroup {
 
   #enqueue(seq: number): void {
     const key = this.options.orderKeys ? this.#message(seq)?.key : undefined;
+    if (key !== undefined) this.#keys.set(seq, key);
     if (key === undefined) {
       this.#ready.push(seq);
       return;
@@ -200,7 +204,9 @@ export class MemoryGroup {
       const token = ++this.#token;
       this.#held.set(seq, { member, token, timer: this.#ackTimer(seq, token, member.ackWait) });
       member.inFlight++;
-      member.deliver(this.#delivery(seq, token, message, attempt));
+      // Handed over after this pass, so a member that settles at once cannot spin the loop on one message.
+      const delivery = this.#delivery(seq, token, message, attempt);
+      queueMicrotask(() => member.deliver(delivery));
     }
   }
 
@@ -226,7 +232,9 @@ export class MemoryGroup {
   }
 
   #finish(seq: number): void {
-    const key = this.options.orderKeys ? this.#message(seq)?.key : undefined;
+    // The key as recorded when queued: retention may have dropped the message since.
+    const key = this.#keys.get(seq);
+    this.#keys.delete(seq);
     this.#attempts.delete(seq);
     this.#replayed.delete(seq);
     if (key === undefined || this.#keyOwner.get(key) !== seq) return;

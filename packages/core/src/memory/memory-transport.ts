@@ -60,13 +60,20 @@ export class MemoryTransport implements Transport {
   readonly deadLetters?: Transport['deadLetters'];
 
   #open(): void {
-    if (this.#closed) throw new CourierError('CONNECTION_CLOSED', 'the memory transport is closed');
+    if (this.#closed)
+      throw new CourierError('CONNECTION_CLOSED', 'the memory transport is closed; connect again');
   }
 
   #require(capability: Capability): void {
-    if (!this.capabilities[capability]) {
-      throw new CourierError('UNSUPPORTED', `this memory transport was created without ${capability}`);
-    }
+    if (!this.capabilities[capability]) throw this.#unsupported(capability);
+  }
+
+  #unsupported(capability: Capability): CourierError {
+    return new CourierError(
+      'UNSUPPORTED',
+      `the memory engine was connected without the ${capability} capability; remove it from \`without\``,
+      { data: { capability, engine: 'memory' } },
+    );
   }
 
   async publish(message: RawMessage): Promise<void> {
@@ -134,7 +141,7 @@ export class MemoryTransport implements Transport {
         reject(
           new CourierError(
             'TIMEOUT',
-            `no reply on ${message.subject} within ${options.timeout} ms; the handler may still be running`,
+            `no reply on ${message.subject} within ${options.timeout} ms; the handler may still be running: raise timeout or make the handler faster`,
             {
               data: { subject: message.subject, timeout: options.timeout },
             },
@@ -163,7 +170,11 @@ export class MemoryTransport implements Transport {
   async serve(subject: string, handler: (request: RawMessage) => Promise<Reply>): Promise<Responder> {
     this.#open();
     this.#require('request');
-    const entry = this.memory.addResponder(subject, handler);
+    // A reply from a connection that died meanwhile never leaves it: the caller times out, as on a network.
+    const entry = this.memory.addResponder(subject, async (request) => {
+      const reply = await handler(request);
+      return this.#closed ? new Promise<Reply>(() => undefined) : reply;
+    });
     const close = (): void => {
       this.#closers.delete(close);
       this.memory.removeResponder(entry);

@@ -4,6 +4,7 @@
  * slow dependency cannot take every resource of the process.
  */
 import { CourierError } from '../errors.js';
+import { wholeNumber } from '../option-checks.js';
 import { type CallKind, type Middleware, only } from './compose.js';
 
 /** Options for {@link bulkhead}. */
@@ -18,19 +19,8 @@ export interface BulkheadOptions {
 
 /** A bulkhead shared by every call it wraps. */
 export function bulkhead(options: BulkheadOptions): Middleware {
-  const { concurrency } = options;
-  const queueLimit = options.queue ?? 0;
-  for (const [name, value, min] of [
-    ['concurrency', concurrency, 1],
-    ['queue', queueLimit, 0],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min) {
-      throw new CourierError(
-        'INVALID_OPTION',
-        `bulkhead.${name} must be a whole number of at least ${min}, got ${String(value)}`,
-      );
-    }
-  }
+  const concurrency = wholeNumber(options.concurrency, 'bulkhead.concurrency', { min: 1, fallback: 1 });
+  const queueLimit = wholeNumber(options.queue, 'bulkhead.queue', { min: 0, fallback: 0 });
   let running = 0;
   const waiting: Array<() => void> = [];
 

@@ -6,6 +6,7 @@
  */
 import { type Duration, optionalMillis } from '../duration.js';
 import { CourierError } from '../errors.js';
+import { wholeNumber } from '../option-checks.js';
 import { type CallKind, type Middleware, only } from './compose.js';
 
 /** Options for {@link circuitBreaker}. */
@@ -28,13 +29,7 @@ interface Circuit {
 
 /** A circuit breaker with one circuit per subject. */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): Middleware {
-  const threshold = options.threshold ?? 5;
-  if (!Number.isInteger(threshold) || threshold < 1) {
-    throw new CourierError(
-      'INVALID_OPTION',
-      `circuitBreaker.threshold must be a whole number of at least 1, got ${String(threshold)}`,
-    );
-  }
+  const threshold = wholeNumber(options.threshold, 'circuitBreaker.threshold', { min: 1, fallback: 5 });
   const resetAfter = optionalMillis(options.resetAfter, 'circuitBreaker.resetAfter', 10_000);
   const isFailure = options.isFailure ?? ((error) => !CourierError.is(error, 'INVALID_MESSAGE'));
   const circuits = new Map<string, Circuit>();
