@@ -7,11 +7,11 @@
  * share one engine, as many connections share one broker.
  */
 import { type Duration, optionalMillis } from '../duration.js';
-import { CourierError } from '../errors.js';
+import type { Attachment, AttachOptions, GroupMember, LocalEngine } from '../local/local-engine.js';
+import { ResponderTable } from '../local/responder-table.js';
 import { assertSize, type RawMessage } from '../message.js';
-import { subjectMatcher } from '../subject.js';
-import type { ConsumeOptions, DeadLetter, DeadLetterStore, Reply } from '../transport.js';
-import { type GroupMember, type LogReader, MemoryGroup } from './memory-group.js';
+import type { DeadLetter, DeadLetterStore } from '../transport.js';
+import { type LogReader, MemoryGroup } from './memory-group.js';
 
 /** Options for {@link MemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -23,35 +23,23 @@ export interface MemoryEngineOptions {
   maxMessages?: number;
 }
 
-/** A registered request handler. */
-export interface ResponderEntry {
-  readonly matches: (subject: string) => boolean;
-  readonly handler: (request: RawMessage) => Promise<Reply>;
-  outstanding: number;
-}
-
-/** How a memory transport attaches a member; flags follow the transport's declared capabilities. */
-export interface AttachOptions extends ConsumeOptions {
-  schedule: boolean;
-  orderKeys: boolean;
-}
-
 function groupKey(group: string, pattern: string): string {
   return `${group}\u0000${pattern}`;
 }
 
 /** An in-process engine. */
-export class MemoryEngine {
+export class MemoryEngine implements LocalEngine {
+  readonly name = 'memory';
+  readonly durable = false;
   readonly maxPayload: number;
+  readonly responders = new ResponderTable();
   readonly #dedupWindow: number;
   readonly #maxMessages: number;
   #log: RawMessage[] = [];
   #first = 0;
   readonly #seen = new Map<string, number>();
   readonly #groups = new Map<string, MemoryGroup>();
-  readonly #responders = new Set<ResponderEntry>();
   #deadLetters: DeadLetter[] = [];
-  #rotation = 0;
 
   constructor(options: MemoryEngineOptions = {}) {
     this.maxPayload = options.maxPayload ?? 1024 * 1024;
@@ -77,7 +65,7 @@ export class MemoryEngine {
    * Appends a message and offers it to every group. With `dedup`, an id seen
    * within the window is accepted again without storing it.
    */
-  publish(message: RawMessage, options: { dedup: boolean }): void {
+  async publish(message: RawMessage, options: { dedup: boolean }): Promise<void> {
     assertSize(message, this.maxPayload, 'memory');
     const now = Date.now();
     if (options.dedup) {
@@ -99,7 +87,7 @@ export class MemoryEngine {
   }
 
   /** Adds a member to its group, creating the group on first use. */
-  attach(options: AttachOptions, member: GroupMember): MemoryGroup {
+  async attach(options: AttachOptions, member: GroupMember): Promise<Attachment> {
     const id = groupKey(options.group, options.subject);
     let group = this.#groups.get(id);
     if (!group) {
@@ -120,53 +108,17 @@ export class MemoryEngine {
     }
     group.members.add(member);
     group.pump();
-    return group;
+    const joined = group;
+    return { detach: () => this.#detach(joined, member) };
   }
 
   /** Removes a member; a non-durable group goes with its last member. */
-  detach(group: MemoryGroup, member: GroupMember): void {
+  #detach(group: MemoryGroup, member: GroupMember): void {
     group.detach(member);
     if (!group.options.durable && group.members.size === 0) {
       group.dispose();
       this.#groups.delete(groupKey(group.options.name, group.options.pattern));
     }
-  }
-
-  /** Registers a responder for a subject pattern. */
-  addResponder(pattern: string, handler: (request: RawMessage) => Promise<Reply>): ResponderEntry {
-    const entry: ResponderEntry = { matches: subjectMatcher(pattern), handler, outstanding: 0 };
-    this.#responders.add(entry);
-    return entry;
-  }
-
-  /** Unregisters a responder; requests it already took still get its replies. */
-  removeResponder(entry: ResponderEntry): void {
-    this.#responders.delete(entry);
-  }
-
-  /**
-   * The responder for a subject with the fewest outstanding requests (ties
-   * taken in turn).
-   * @throws CourierError `NO_RESPONDERS` when none matches.
-   */
-  pickResponder(subject: string): ResponderEntry {
-    const candidates = [...this.#responders].filter((r) => r.matches(subject));
-    if (candidates.length === 0) {
-      throw new CourierError(
-        'NO_RESPONDERS',
-        `no handler is registered for ${subject}; start a service that handles it`,
-        {
-          data: { subject },
-        },
-      );
-    }
-    const start = this.#rotation++ % candidates.length;
-    let best = candidates[start] as ResponderEntry;
-    for (let i = 1; i < candidates.length; i++) {
-      const candidate = candidates[(start + i) % candidates.length] as ResponderEntry;
-      if (candidate.outstanding < best.outstanding) best = candidate;
-    }
-    return best;
   }
 
   /** The dead letters of every group. */

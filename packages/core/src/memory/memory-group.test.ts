@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Attachment, GroupMember } from '../local/local-engine.js';
 import type { RawMessage } from '../message.js';
 import type { Delivery } from '../transport.js';
 import { MemoryEngine } from './memory-engine.js';
-import type { GroupMember } from './memory-group.js';
 
 type Command =
   | { op: 'publish'; key: string | undefined }
@@ -40,6 +40,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 interface Member extends GroupMember {
   held: Delivery[];
   gone: boolean;
+  attachment?: Attachment;
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -68,8 +69,7 @@ describe('memory group state machine', () => {
         const published: string[] = [];
         const done = new Map<string, 'ack' | 'dead'>();
         const finishedByKey = new Map<string, string[]>();
-        let group: ReturnType<MemoryEngine['attach']> | undefined;
-        const join = (credit: number): void => {
+        const join = async (credit: number): Promise<void> => {
           const member: Member = {
             maxInFlight: credit,
             ackWait: 3_600_000,
@@ -86,7 +86,7 @@ describe('memory group state machine', () => {
             },
           };
           members.push(member);
-          group = engine.attach(
+          member.attachment = await engine.attach(
             {
               subject: 'model.>',
               group: 'g',
@@ -124,14 +124,14 @@ describe('memory group state machine', () => {
             ? delivery.ack()
             : delivery.deadLetter({ code: 'X', message: 'x', retryable: false });
         };
-        join(2);
-        join(1);
+        await join(2);
+        await join(1);
         for (const c of commands) {
           if (c.op === 'publish') {
             const id = `m${published.length}`;
             published.push(id);
             keyOf.set(id, c.key);
-            engine.publish(message(published.length - 1, c.key), { dedup: true });
+            await engine.publish(message(published.length - 1, c.key), { dedup: true });
           } else if (c.op === 'settle') {
             const member = live()[c.member % Math.max(live().length, 1)];
             if (member && member.held.length > 0) await settle(member, c.pick % member.held.length, c.action);
@@ -140,10 +140,10 @@ describe('memory group state machine', () => {
             if (member && live().length > 1) {
               member.gone = true;
               member.held = [];
-              if (group) engine.detach(group, member);
+              member.attachment?.detach();
             }
           } else {
-            join(c.credit);
+            await join(c.credit);
           }
           await tick();
           check();

@@ -4,6 +4,7 @@
  * waiting for a retry delay or their delivery time, and per-key ordering.
  */
 import type { WireError } from '../errors.js';
+import type { GroupMember } from '../local/local-engine.js';
 import type { RawMessage } from '../message.js';
 import { subjectMatcher } from '../subject.js';
 import type { DeadLetter, Delivery } from '../transport.js';
@@ -15,17 +16,6 @@ export interface LogReader {
   /** The oldest sequence still held. */
   readonly first: number;
   get(seq: number): RawMessage | undefined;
-}
-
-/** A member attached to a group. */
-export interface GroupMember {
-  readonly maxInFlight: number;
-  readonly ackWait: number;
-  /** Whether nack delays are honoured (the transport may declare `nackDelay: false`). */
-  readonly nackDelay: boolean;
-  inFlight: number;
-  stopped: boolean;
-  deliver(delivery: Delivery): void;
 }
 
 /** How a group behaves, fixed when it is created. */
