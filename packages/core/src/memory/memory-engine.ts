@@ -106,7 +106,7 @@ export class MemoryEngine implements LocalEngine {
       );
       this.#groups.set(id, group);
     }
-    group.members.add(member);
+    group.dispatcher.members.add(member);
     group.pump();
     const joined = group;
     return { detach: () => this.#detach(joined, member) };
@@ -114,9 +114,9 @@ export class MemoryEngine implements LocalEngine {
 
   /** Removes a member; a non-durable group goes with its last member. */
   #detach(group: MemoryGroup, member: GroupMember): void {
-    group.detach(member);
-    if (!group.options.durable && group.members.size === 0) {
-      group.dispose();
+    group.dispatcher.detach(member);
+    if (!group.options.durable && group.dispatcher.members.size === 0) {
+      group.dispatcher.dispose();
       this.#groups.delete(groupKey(group.options.name, group.options.pattern));
     }
   }
@@ -132,7 +132,7 @@ export class MemoryEngine implements LocalEngine {
       for (const entry of this.#take(group, ids)) {
         const target = this.#groups.get(groupKey(entry.group, entry.pattern));
         if (target) {
-          target.replay(entry.message);
+          target.dispatcher.replay(entry.message);
           replayed++;
         } else {
           // A non-durable group that is gone: keep the dead letter rather than lose it.
@@ -157,7 +157,7 @@ export class MemoryEngine implements LocalEngine {
 
   /** Stops every timer. The engine can still be read but delivers nothing more. */
   close(): void {
-    for (const group of this.#groups.values()) group.dispose();
+    for (const group of this.#groups.values()) group.dispatcher.dispose();
     this.#groups.clear();
   }
 
