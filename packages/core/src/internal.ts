@@ -2,9 +2,10 @@
  * Internals for sibling packages (the broker, the testkit); not part of the
  * public API and free to change between minor versions.
  */
-export { GroupDispatcher } from './local/group-dispatcher.js';
+
 export type { DispatcherHooks, DispatcherOptions } from './local/group-dispatcher.js';
-export { MemoryGroup } from './memory/memory-group.js';
+export { GroupDispatcher } from './local/group-dispatcher.js';
 export type { GroupOptions, LogReader } from './memory/memory-group.js';
+export { MemoryGroup } from './memory/memory-group.js';
 export { BusRequestHandler } from './request-handler.js';
 export { BusSubscription } from './subscription.js';
