@@ -1,9 +1,12 @@
 /**
- * @courier/broker: the durable embedded broker. So far its storage layer:
- * segmented stream logs with group commit and crash recovery, and durable
- * group state (see `docs/storage.md`).
+ * @courier/broker: the durable embedded broker. Its engine runs in your
+ * process (`embedded://PATH`) over its storage layer: segmented stream logs
+ * with group commit and crash recovery, and durable group state (see
+ * `docs/storage.md`). The wire protocol is in `docs/protocol.md`.
  */
 
+export type { BrokerEngineOptions } from './engine/broker-engine.js';
+export { BrokerEngine } from './engine/broker-engine.js';
 export type { FileLayer, OpenMode, StorageFile } from './storage/file-layer.js';
 export { nodeFileLayer } from './storage/file-layer.js';
 export type { GroupStateView } from './storage/group-state.js';
@@ -19,3 +22,6 @@ export type { AppendInput, AppendResult, StreamLogInfo } from './storage/stream-
 export { StreamLog } from './storage/stream-log.js';
 export type { StreamLogOptions } from './storage/stream-log-options.js';
 export type { SyncPolicy } from './storage/sync-policy.js';
+export { createTransport } from './transport/create-transport.js';
+export type { EmbeddedTransport } from './transport/embedded.js';
+export { embeddedPath, embeddedTransport, sharedEngine } from './transport/embedded.js';

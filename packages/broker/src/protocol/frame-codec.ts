@@ -43,7 +43,8 @@ function readHeaders(r: WireReader): Record<string, string> {
   return headers;
 }
 
-function writeMessage(w: WireWriter, m: RawMessage): void {
+/** Writes a message structure (docs/protocol.md). */
+export function writeMessage(w: WireWriter, m: RawMessage): void {
   w.str(m.id);
   w.str(m.subject);
   w.str(m.contentType);
@@ -56,7 +57,8 @@ function writeMessage(w: WireWriter, m: RawMessage): void {
   w.bytes(m.payload);
 }
 
-function readMessage(r: WireReader): RawMessage {
+/** Reads a message structure. */
+export function readMessage(r: WireReader): RawMessage {
   const message: RawMessage = {
     id: r.str('id'),
     subject: r.str('subject'),
@@ -141,7 +143,8 @@ function readSettlement(r: WireReader): Settlement {
   }
 }
 
-function writeDeadLetter(w: WireWriter, d: DeadLetter): void {
+/** Writes a dead-letter structure. */
+export function writeDeadLetter(w: WireWriter, d: DeadLetter): void {
   w.str(d.group);
   w.str(d.pattern);
   w.u32(d.attempts);
@@ -150,7 +153,8 @@ function writeDeadLetter(w: WireWriter, d: DeadLetter): void {
   writeMessage(w, d.message);
 }
 
-function readDeadLetter(r: WireReader): DeadLetter {
+/** Reads a dead-letter structure. */
+export function readDeadLetter(r: WireReader): DeadLetter {
   return {
     group: r.str('group'),
     pattern: r.str('pattern'),

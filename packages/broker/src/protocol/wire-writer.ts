@@ -6,6 +6,7 @@
  */
 
 const INITIAL = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** A growable big-endian byte writer with frame framing. */
 export class WireWriter {
@@ -25,7 +26,7 @@ export class WireWriter {
   #ensure(bytes: number): void {
     const needed = this.#position + bytes;
     if (needed <= this.#buffer.length) return;
-    let size = this.#buffer.length * 2;
+    let size = Math.max(this.#buffer.length * 2, 256);
     while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafe(size);
     this.#buffer.copy(grown, 0, 0, this.#position);
@@ -99,10 +100,10 @@ export class WireWriter {
     this.#position += 4 + value.byteLength;
   }
 
-  /** Hands out what was written (a copy-free view) and starts again empty. */
+  /** Hands out what was written (a copy-free view) and starts again empty; the next write allocates afresh. */
   take(): Buffer {
     const out = this.#buffer.subarray(0, this.#position);
-    this.#buffer = Buffer.allocUnsafe(Math.max(INITIAL, Math.min(this.#buffer.length, 4 * 1024 * 1024)));
+    this.#buffer = EMPTY;
     this.#position = 0;
     return out;
   }
