@@ -5,8 +5,12 @@
  * `docs/storage.md`). The wire protocol is in `docs/protocol.md`.
  */
 
+export type { CourierTransportOptions } from './client/courier-transport.js';
+export { CourierTransport, courierTransport } from './client/courier-transport.js';
 export type { BrokerEngineOptions } from './engine/broker-engine.js';
 export { BrokerEngine } from './engine/broker-engine.js';
+export type { BrokerServer, BrokerServerOptions } from './server/broker-server.js';
+export { startBroker } from './server/broker-server.js';
 export type { FileLayer, OpenMode, StorageFile } from './storage/file-layer.js';
 export { nodeFileLayer } from './storage/file-layer.js';
 export type { GroupStateView } from './storage/group-state.js';

@@ -1,0 +1,176 @@
+/**
+ * The client side of one `courier://` link: the socket, the HELLO/WELCOME
+ * handshake, frames in and out, and reconnection with backoff when the link
+ * drops. What to restore after a reconnect (subscriptions, responders,
+ * unconfirmed publishes) is the transport's, through `onConnected`.
+ */
+import { type Socket, connect as tcpConnect } from 'node:net';
+import { CourierError } from '@courier/core';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FrameOutput } from '../protocol/frame-output.js';
+import { type Frame, FrameType, PROTOCOL_VERSION } from '../protocol/frame-types.js';
+
+/** What the broker told us in WELCOME. */
+export interface Welcome {
+  version: number;
+  maxFrame: number;
+  maxPayload: number;
+  server: string;
+}
+
+/** Options of a client connection. */
+export interface ClientConnectionOptions {
+  host: string;
+  port: number;
+  token: string;
+  service: string;
+  instance: string;
+  /** Every frame after WELCOME. */
+  onFrame(frame: Frame): void;
+  /** After each (re)connection, before anything else is sent. */
+  onConnected(welcome: Welcome): void;
+  /** When the link drops (a reconnect follows unless killed or closed). */
+  onDisconnected(error: CourierError): void;
+}
+
+const MAX_BACKOFF = 5000;
+
+/** See the module comment. */
+export class ClientConnection {
+  readonly #o: ClientConnectionOptions;
+  #socket: Socket | undefined;
+  #out: FrameOutput | undefined;
+  #welcome: Welcome | undefined;
+  #stopped = false;
+  #attempt = 0;
+  #epoch = 0;
+
+  constructor(options: ClientConnectionOptions) {
+    this.#o = options;
+  }
+
+  /** Increases with every new link; deliveries carry it, so stale tokens are never settled on a new link. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** True between WELCOME and the link dropping. */
+  get connected(): boolean {
+    return this.#welcome !== undefined;
+  }
+
+  /** Connects the first time; rejects when the broker cannot be reached or refuses us. */
+  start(): Promise<Welcome> {
+    return this.#link();
+  }
+
+  /** Queues a frame on the current link; false when there is none. */
+  send(frame: Frame): boolean {
+    if (!this.#welcome || !this.#out) return false;
+    this.#out.send(frame);
+    return true;
+  }
+
+  /** Drops the link for good, without a goodbye (as a crashed process would). */
+  kill(): void {
+    this.#stopped = true;
+    this.#socket?.destroy();
+  }
+
+  /** Sends what is queued, then ends the link for good. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    const socket = this.#socket;
+    if (!socket || socket.destroyed) return;
+    this.#out?.flush();
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    });
+  }
+
+  #link(): Promise<Welcome> {
+    return new Promise<Welcome>((resolve, reject) => {
+      const where = `courier://${this.#o.host}:${this.#o.port}`;
+      const socket = tcpConnect({ host: this.#o.host, port: this.#o.port });
+      socket.setNoDelay(true);
+      const out = new FrameOutput(socket);
+      const decoder = new FrameDecoder({ maxFrame: 64 * 1024 * 1024 });
+      let welcomed = false;
+      let failure: CourierError | undefined;
+      this.#socket = socket;
+      this.#out = out;
+      socket.on('connect', () => {
+        out.send({
+          type: FrameType.HELLO,
+          minVersion: PROTOCOL_VERSION.min,
+          maxVersion: PROTOCOL_VERSION.max,
+          token: this.#o.token,
+          service: this.#o.service,
+          instance: this.#o.instance,
+          client: 'courier-node',
+        });
+      });
+      socket.on('data', (chunk: Buffer) => {
+        let frames: Frame[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (error) {
+          failure = error as CourierError;
+          socket.destroy();
+          return;
+        }
+        for (const frame of frames) {
+          if (!welcomed) {
+            if (frame.type === FrameType.WELCOME) {
+              welcomed = true;
+              this.#attempt = 0;
+              this.#epoch++;
+              this.#welcome = {
+                version: frame.version,
+                maxFrame: frame.maxFrame,
+                maxPayload: frame.maxPayload,
+                server: frame.server,
+              };
+              decoder.maxFrame = frame.maxFrame;
+              this.#o.onConnected(this.#welcome);
+              resolve(this.#welcome);
+            } else if (frame.type === FrameType.ERROR) {
+              failure = CourierError.fromWire(frame.error);
+            }
+            continue;
+          }
+          this.#o.onFrame(frame);
+        }
+      });
+      socket.on('error', (error) => {
+        failure ??= new CourierError(
+          'CONNECTION_CLOSED',
+          `cannot reach the broker at ${where}: ${error.message}; is it running?`,
+          {
+            cause: error,
+          },
+        );
+      });
+      socket.on('close', () => {
+        const error = failure ?? new CourierError('CONNECTION_CLOSED', `the link to ${where} was closed`);
+        this.#welcome = undefined;
+        if (!welcomed) {
+          reject(error);
+          if (this.#epoch > 0 && !this.#stopped) this.#retry();
+          return;
+        }
+        this.#o.onDisconnected(error);
+        if (!this.#stopped && error.code !== 'UNAUTHORIZED') this.#retry();
+      });
+    });
+  }
+
+  #retry(): void {
+    const delay = Math.min(50 * 2 ** this.#attempt++, MAX_BACKOFF);
+    setTimeout(() => {
+      if (!this.#stopped) this.#link().catch(() => undefined);
+    }, delay).unref();
+  }
+}

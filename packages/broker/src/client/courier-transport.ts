@@ -1,0 +1,428 @@
+/**
+ * `courier://`: the broker over TCP. Publishes of one turn go out in one
+ * PUBLISH frame and are confirmed by range; settlements are batched the same
+ * way. When the link drops, the connection reconnects with backoff and this
+ * transport restores itself: it subscribes its members again, registers its
+ * responders again and re-sends every unconfirmed publish with its id, so
+ * the broker's dedup window keeps each once. Deliveries and requests of the
+ * dropped link are given up (the broker gives the deliveries to others).
+ */
+import { hostname } from 'node:os';
+import {
+  assertSize,
+  type Capabilities,
+  type ConsumeOptions,
+  type Consumer,
+  CourierError,
+  type DeadLetter,
+  type DeadLetterStore,
+  type Delivery,
+  type RawMessage,
+  type Reply,
+  type Responder,
+  type Transport,
+  toCourierError,
+} from '@courier/core';
+import { DeadLetterOp, type Frame, FrameType, SettleKind, type Settlement } from '../protocol/frame-types.js';
+import { ClientConnection, type Welcome } from './client-connection.js';
+import { PublishPipeline } from './publish-pipeline.js';
+
+/** Options of {@link courierTransport}. */
+export interface CourierTransportOptions {
+  host?: string;
+  /** Default 4270. */
+  port?: number;
+  /** The broker's token, when it has auth. */
+  token?: string;
+  service?: string;
+  instance?: string;
+}
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+interface Member {
+  options: ConsumeOptions;
+  onDelivery(delivery: Delivery): void;
+  stopped: boolean;
+  attached: Pending<void> | undefined;
+}
+
+/** See the module comment. Create with {@link courierTransport}. */
+export class CourierTransport implements Transport {
+  readonly engine = 'courier';
+  capabilities: Readonly<Capabilities>;
+  readonly deadLetters: DeadLetterStore;
+  readonly #link: ClientConnection;
+  readonly #publishes = new PublishPipeline((frame) => this.#link.send(frame));
+  #settles: Settlement[] = [];
+  readonly #detaching = new Map<number, () => void>();
+  readonly #members = new Map<number, Member>();
+  readonly #responders = new Map<
+    number,
+    { subject: string; handler: (m: RawMessage) => Promise<Reply>; ready?: Pending<void> }
+  >();
+  readonly #requests = new Map<number, Pending<Reply> & { timer: NodeJS.Timeout }>();
+  readonly #ops = new Map<number, Pending<{ count: number; entries: DeadLetter[] }>>();
+  #nextId = 0;
+  #scheduled = false;
+  #closed = false;
+
+  constructor(options: CourierTransportOptions) {
+    this.capabilities = capabilitiesFor(8 * 1024 * 1024);
+    this.#link = new ClientConnection({
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 4270,
+      token: options.token ?? '',
+      service: options.service ?? 'app',
+      instance: options.instance ?? `${hostname()}-${process.pid}`,
+      onFrame: (frame) => this.#receive(frame),
+      onConnected: (welcome) => this.#restore(welcome),
+      onDisconnected: (error) => this.#dropped(error),
+    });
+    this.deadLetters = {
+      list: async (group, o = {}) =>
+        (await this.#deadLetterOp(DeadLetterOp.LIST, group, { limit: o.limit ?? 0 })).entries,
+      replay: async (group, ids) => (await this.#deadLetterOp(DeadLetterOp.REPLAY, group, { ids })).count,
+      purge: async (group, ids) => (await this.#deadLetterOp(DeadLetterOp.PURGE, group, { ids })).count,
+    };
+  }
+
+  /** Connects; rejects when the broker cannot be reached or refuses the token. */
+  async start(): Promise<this> {
+    await this.#link.start();
+    return this;
+  }
+
+  publish(message: RawMessage): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    try {
+      assertSize(message, this.capabilities.maxPayload, this.engine);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const published = this.#publishes.add(message);
+    this.#schedule();
+    return published;
+  }
+
+  async consume(options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Promise<Consumer> {
+    if (this.#closed) throw closedError();
+    const id = ++this.#nextId;
+    const member: Member = { options, onDelivery, stopped: false, attached: undefined };
+    this.#members.set(id, member);
+    await new Promise<void>((resolve, reject) => {
+      member.attached = { resolve, reject };
+      this.#subscribe(id, member);
+    });
+    const unsubscribe = (close: boolean): Promise<void> =>
+      new Promise<void>((resolve) => {
+        this.#detaching.set(id, resolve);
+        if (!this.#link.send({ type: FrameType.UNSUBSCRIBE, consumer: id, close })) resolve();
+      });
+    return {
+      stop: async () => {
+        if (member.stopped) return;
+        member.stopped = true;
+        await unsubscribe(false);
+      },
+      close: async () => {
+        if (!this.#members.delete(id)) return;
+        await unsubscribe(true);
+      },
+    };
+  }
+
+  request(message: RawMessage, options: { timeout: number }): Promise<Reply> {
+    if (this.#closed) return Promise.reject(closedError());
+    const id = ++this.#nextId;
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#requests.delete(id);
+        reject(
+          new CourierError(
+            'TIMEOUT',
+            `no reply on ${message.subject} within ${options.timeout} ms; raise timeout or make the handler faster`,
+          ),
+        );
+      }, options.timeout + 1000);
+      this.#requests.set(id, { resolve, reject, timer });
+      if (!this.#link.send({ type: FrameType.REQUEST, request: id, timeout: options.timeout, message })) {
+        this.#requests.delete(id);
+        clearTimeout(timer);
+        reject(
+          new CourierError(
+            'CONNECTION_CLOSED',
+            `not connected to the broker; the request to ${message.subject} was not sent, retry it`,
+          ),
+        );
+      }
+    });
+  }
+
+  async serve(subject: string, handler: (request: RawMessage) => Promise<Reply>): Promise<Responder> {
+    if (this.#closed) throw closedError();
+    const id = ++this.#nextId;
+    const entry: { subject: string; handler: typeof handler; ready?: Pending<void> } = { subject, handler };
+    this.#responders.set(id, entry);
+    await new Promise<void>((resolve, reject) => {
+      entry.ready = { resolve, reject };
+      this.#link.send({ type: FrameType.SERVE, responder: id, subject });
+    });
+    return {
+      close: async () => {
+        if (this.#responders.delete(id)) this.#link.send({ type: FrameType.UNSERVE, responder: id });
+      },
+    };
+  }
+
+  /** Drops the link for good, as a crashed process would. */
+  kill(): void {
+    this.#closed = true;
+    this.#link.kill();
+    this.#dropped(closedError());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#flush();
+    await this.#link.close();
+    this.#dropped(closedError());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  /** Sends this turn's publishes and settlements. */
+  #flush(): void {
+    this.#scheduled = false;
+    if (!this.#link.connected) return; // kept for the next link
+    this.#publishes.flush();
+    if (this.#settles.length > 0) {
+      const settlements = this.#settles.splice(0);
+      for (let i = 0; i < settlements.length; i += 0xffff) {
+        this.#link.send({ type: FrameType.SETTLE, settlements: settlements.slice(i, i + 0xffff) });
+      }
+    }
+  }
+
+  #subscribe(id: number, member: Member): void {
+    const o = member.options;
+    this.#link.send({
+      type: FrameType.SUBSCRIBE,
+      consumer: id,
+      subject: o.subject,
+      group: o.group,
+      durable: o.durable,
+      deliverAll: o.deliver === 'all',
+      maxInFlight: o.maxInFlight,
+      ackWait: o.ackWait,
+    });
+  }
+
+  #restore(welcome: Welcome): void {
+    this.capabilities = capabilitiesFor(welcome.maxPayload);
+    this.#publishes.relink();
+    this.#settles = []; // tokens of the old link mean nothing on this one
+    for (const [id, member] of this.#members) if (!member.stopped) this.#subscribe(id, member);
+    for (const [id, r] of this.#responders)
+      this.#link.send({ type: FrameType.SERVE, responder: id, subject: r.subject });
+    this.#flush();
+  }
+
+  #dropped(error: CourierError): void {
+    for (const [id, request] of this.#requests) {
+      clearTimeout(request.timer);
+      request.reject(error);
+      this.#requests.delete(id);
+    }
+    for (const [id, op] of this.#ops) {
+      op.reject(error);
+      this.#ops.delete(id);
+    }
+    for (const [id, resolve] of this.#detaching) {
+      resolve(); // the broker released the member with the link
+      this.#detaching.delete(id);
+    }
+    if (!this.#closed) return; // publishes and members wait for the next link
+    this.#publishes.rejectAll(error);
+    for (const member of this.#members.values()) member.attached?.reject(error);
+  }
+
+  #receive(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.CONFIRM:
+        this.#publishes.settle(frame.firstSeq, frame.count);
+        return;
+      case FrameType.PUBLISH_FAILED:
+        this.#publishes.settle(frame.seq, 1, CourierError.fromWire(frame.error));
+        return;
+      case FrameType.SUBSCRIBED: {
+        const member = this.#members.get(frame.consumer);
+        member?.attached?.resolve();
+        if (member) member.attached = undefined;
+        return;
+      }
+      case FrameType.UNSUBSCRIBED:
+        this.#detaching.get(frame.consumer)?.();
+        this.#detaching.delete(frame.consumer);
+        return;
+      case FrameType.DELIVER:
+        this.#deliver(frame.consumer, frame.deliveries);
+        return;
+      case FrameType.REPLY: {
+        const request = this.#requests.get(frame.request);
+        if (!request) return; // timed out: the late reply is dropped
+        this.#requests.delete(frame.request);
+        clearTimeout(request.timer);
+        request.resolve(frame.reply);
+        return;
+      }
+      case FrameType.SERVING:
+        this.#responders.get(frame.responder)?.ready?.resolve();
+        return;
+      case FrameType.INCOMING:
+        this.#answer(frame.responder, frame.call, frame.message);
+        return;
+      case FrameType.DEAD_LETTERS_RESULT:
+        this.#ops.get(frame.op)?.resolve({ count: frame.count, entries: frame.entries });
+        this.#ops.delete(frame.op);
+        return;
+      case FrameType.ERROR:
+        this.#failed(frame.ref, CourierError.fromWire(frame.error));
+        return;
+      case FrameType.PING:
+        this.#link.send({ type: FrameType.PONG, nonce: frame.nonce });
+        return;
+      default:
+        return;
+    }
+  }
+
+  #deliver(
+    consumer: number,
+    deliveries: Extract<Frame, { type: typeof FrameType.DELIVER }>['deliveries'],
+  ): void {
+    const member = this.#members.get(consumer);
+    if (!member) return;
+    const epoch = this.#link.epoch;
+    for (const { token, attempt, message } of deliveries) {
+      const settle = (s: Settlement): Promise<void> => {
+        if (this.#link.epoch === epoch) {
+          this.#settles.push(s);
+          this.#schedule();
+        }
+        return Promise.resolve();
+      };
+      member.onDelivery({
+        message,
+        attempt,
+        ack: () => settle({ kind: SettleKind.ACK, consumer, token }),
+        nack: (delay) =>
+          settle({ kind: SettleKind.NACK, consumer, token, delay: Math.max(0, Math.round(delay)) }),
+        deadLetter: (error) => settle({ kind: SettleKind.DEAD, consumer, token, error }),
+        touch: () => void settle({ kind: SettleKind.TOUCH, consumer, token }),
+      });
+    }
+  }
+
+  #answer(responder: number, call: number, message: RawMessage): void {
+    const entry = this.#responders.get(responder);
+    const epoch = this.#link.epoch;
+    const replying = entry
+      ? entry.handler(message).catch((error: unknown) => ({
+          ok: false as const,
+          error: toCourierError(error, 'HANDLER_ERROR').toWire(),
+        }))
+      : Promise.resolve<Reply>({
+          ok: false,
+          error: new CourierError('NO_RESPONDERS', 'the handler was closed').toWire(),
+        });
+    void replying.then((reply) => {
+      if (this.#link.epoch === epoch) this.#link.send({ type: FrameType.RESPOND, call, reply });
+    });
+  }
+
+  #failed(ref: number, error: CourierError): void {
+    const member = this.#members.get(ref);
+    if (member?.attached) {
+      this.#members.delete(ref);
+      member.attached.reject(error);
+      return;
+    }
+    const responder = this.#responders.get(ref);
+    if (responder?.ready) {
+      this.#responders.delete(ref);
+      responder.ready.reject(error);
+      return;
+    }
+    const op = this.#ops.get(ref);
+    if (op) {
+      this.#ops.delete(ref);
+      op.reject(error);
+      return;
+    }
+    const request = this.#requests.get(ref);
+    if (request) {
+      this.#requests.delete(ref);
+      clearTimeout(request.timer);
+      request.reject(error);
+    }
+  }
+
+  #deadLetterOp(
+    action: (typeof DeadLetterOp)[keyof typeof DeadLetterOp],
+    group: string,
+    o: { limit?: number; ids?: readonly string[] | undefined },
+  ): Promise<{ count: number; entries: DeadLetter[] }> {
+    const op = ++this.#nextId;
+    return new Promise((resolve, reject) => {
+      this.#ops.set(op, { resolve, reject });
+      const sent = this.#link.send({
+        type: FrameType.DEAD_LETTERS,
+        op,
+        action,
+        group,
+        limit: o.limit ?? 0,
+        ids: o.ids ? [...o.ids] : undefined,
+      });
+      if (!sent) {
+        this.#ops.delete(op);
+        reject(new CourierError('CONNECTION_CLOSED', 'not connected to the broker; retry'));
+      }
+    });
+  }
+}
+
+function capabilitiesFor(maxPayload: number): Readonly<Capabilities> {
+  return Object.freeze({
+    durable: true,
+    replay: true,
+    keyOrdering: true,
+    delay: true,
+    nackDelay: true,
+    dedup: true,
+    request: true,
+    deadLetter: true,
+    maxPayload,
+  });
+}
+
+function closedError(): CourierError {
+  return new CourierError('CONNECTION_CLOSED', 'the courier transport is closed; connect again');
+}
+
+/** Connects to a broker over TCP. */
+export function courierTransport(options: CourierTransportOptions = {}): Promise<CourierTransport> {
+  return new CourierTransport(options).start();
+}

@@ -1,0 +1,59 @@
+/**
+ * Confirms a connection's publishes in ranges: publishes are numbered by the
+ * client; as each resolves (stored) or fails, the confirmer sends CONFIRM
+ * for every contiguous run of stored ones and PUBLISH_FAILED for each
+ * failure, so one frame answers a whole batch.
+ */
+import { toCourierError } from '@courier/core';
+import { type Frame, FrameType } from '../protocol/frame-types.js';
+
+/** See the module comment. */
+export class PublishConfirmer {
+  readonly #send: (frame: Frame) => void;
+  readonly #onIdle: () => void;
+  readonly #done = new Set<number>();
+  #next = -1;
+  #unconfirmed = 0;
+  #scheduled = false;
+
+  constructor(options: { send: (frame: Frame) => void; onIdle: () => void }) {
+    this.#send = options.send;
+    this.#onIdle = options.onIdle;
+  }
+
+  /** Publishes accepted and not yet confirmed or failed. */
+  get unconfirmed(): number {
+    return this.#unconfirmed;
+  }
+
+  /** Follows one publish to its confirmation. */
+  track(seq: number, publishing: Promise<void>): void {
+    if (this.#next < 0) this.#next = seq;
+    this.#unconfirmed++;
+    publishing.then(
+      () => this.#settled(seq),
+      (error: unknown) => {
+        this.#send({ type: FrameType.PUBLISH_FAILED, seq, error: toCourierError(error).toWire() });
+        this.#settled(seq);
+      },
+    );
+  }
+
+  #settled(seq: number): void {
+    this.#done.add(seq);
+    this.#unconfirmed--;
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    // Failed ones were answered already; a CONFIRM range may span them (the client settles each once).
+    const first = this.#next;
+    while (this.#done.delete(this.#next)) this.#next = (this.#next + 1) >>> 0;
+    const count = (this.#next - first) >>> 0;
+    if (count > 0) this.#send({ type: FrameType.CONFIRM, firstSeq: first, count });
+    this.#onIdle();
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * One client connection to the broker: the HELLO handshake, then frames
+ * mapped onto a `LocalTransport` of the engine, so a remote connection gets
+ * exactly the semantics of an embedded one (docs/protocol.md, Session).
+ * When the socket goes, the transport is killed: the connection's unsettled
+ * deliveries go back to their groups and its responders vanish.
+ */
+import type { Socket } from 'node:net';
+import {
+  type Consumer,
+  CourierError,
+  type Delivery,
+  LocalTransport,
+  type Reply,
+  type Responder,
+  toCourierError,
+  type WireError,
+} from '@courier/core';
+import type { BrokerEngine } from '../engine/broker-engine.js';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FrameOutput } from '../protocol/frame-output.js';
+import {
+  DeadLetterOp,
+  type Frame,
+  FrameType,
+  PROTOCOL_VERSION,
+  SettleKind,
+} from '../protocol/frame-types.js';
+import { PublishConfirmer } from './publish-confirmer.js';
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  readonly engine: BrokerEngine;
+  readonly serverId: string;
+  readonly maxFrame: number;
+  /** Checks a HELLO token; resolves to an error message when refused. */
+  readonly authenticate: (token: string) => string | undefined;
+  readonly heartbeat: number;
+  /** Unconfirmed publishes after which the connection stops reading (backpressure). */
+  readonly maxUnconfirmed: number;
+}
+
+const wire = (error: unknown): WireError => toCourierError(error).toWire();
+
+/** See the module comment. */
+export class ServerConnection {
+  readonly #socket: Socket;
+  readonly #context: ConnectionContext;
+  readonly #out: FrameOutput;
+  readonly #decoder: FrameDecoder;
+  readonly #transport: LocalTransport<BrokerEngine>;
+  readonly #confirmer: PublishConfirmer;
+  readonly #consumers = new Map<number, Consumer>();
+  readonly #deliveries = new Map<number, Map<number, Delivery>>();
+  readonly #responders = new Map<number, Responder>();
+  readonly #calls = new Map<number, (reply: Reply) => void>();
+  readonly #settling = new Set<Promise<void>>();
+  #welcomed = false;
+  #nextCall = 0;
+  #nextToken = 0;
+
+  constructor(socket: Socket, context: ConnectionContext) {
+    this.#socket = socket;
+    this.#context = context;
+    this.#out = new FrameOutput(socket);
+    this.#decoder = new FrameDecoder({ maxFrame: context.maxFrame });
+    this.#transport = new LocalTransport({ engine: context.engine });
+    this.#confirmer = new PublishConfirmer({
+      send: (frame) => this.#out.send(frame),
+      onIdle: () => this.#resume(),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('close', () => this.#closed());
+    socket.on('error', () => undefined);
+    socket.on('drain', () => this.#resume());
+  }
+
+  /** Ends the connection, telling the client why when there is a reason. */
+  end(error?: CourierError): void {
+    if (error) this.#out.send({ type: FrameType.ERROR, ref: 0, error: error.toWire() });
+    this.#out.flush();
+    this.#socket.end();
+    this.#transport.kill();
+  }
+
+  #receive(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (error) {
+      this.end(toCourierError(error, 'PROTOCOL_ERROR'));
+      return;
+    }
+    for (const frame of frames) {
+      try {
+        this.#handle(frame);
+      } catch (error) {
+        this.end(toCourierError(error, 'PROTOCOL_ERROR'));
+        return;
+      }
+    }
+    // Backpressure: a client that outruns the disk or a slow reader is paused, not failed.
+    if (this.#confirmer.unconfirmed > this.#context.maxUnconfirmed || this.#out.congested)
+      this.#socket.pause();
+  }
+
+  #resume(): void {
+    if (this.#confirmer.unconfirmed <= this.#context.maxUnconfirmed && !this.#out.congested)
+      this.#socket.resume();
+  }
+
+  #closed(): void {
+    this.#transport.kill();
+    this.#deliveries.clear();
+  }
+
+  #handle(frame: Frame): void {
+    if (!this.#welcomed) {
+      if (frame.type !== FrameType.HELLO)
+        throw new CourierError('PROTOCOL_ERROR', 'the first frame must be HELLO');
+      this.#hello(frame.minVersion, frame.maxVersion, frame.token);
+      return;
+    }
+    switch (frame.type) {
+      case FrameType.PING:
+        this.#out.send({ type: FrameType.PONG, nonce: frame.nonce });
+        return;
+      case FrameType.PONG:
+        return;
+      case FrameType.PUBLISH:
+        frame.messages.forEach((message, i) => {
+          this.#confirmer.track(frame.firstSeq + i, this.#transport.publish(message));
+        });
+        return;
+      case FrameType.SUBSCRIBE:
+        this.#subscribe(frame);
+        return;
+      case FrameType.SETTLE:
+        for (const s of frame.settlements) this.#settle(s);
+        return;
+      case FrameType.UNSUBSCRIBE:
+        this.#unsubscribe(frame.consumer, frame.close);
+        return;
+      case FrameType.REQUEST:
+        this.#request(frame.request, frame.timeout, frame.message);
+        return;
+      case FrameType.SERVE:
+        this.#serve(frame.responder, frame.subject);
+        return;
+      case FrameType.UNSERVE:
+        void this.#responders.get(frame.responder)?.close();
+        this.#responders.delete(frame.responder);
+        return;
+      case FrameType.RESPOND:
+        this.#calls.get(frame.call)?.(frame.reply);
+        this.#calls.delete(frame.call);
+        return;
+      case FrameType.DEAD_LETTERS:
+        void this.#deadLetters(frame);
+        return;
+      default:
+        throw new CourierError(
+          'PROTOCOL_ERROR',
+          `a client may not send frame type 0x${frame.type.toString(16)}`,
+        );
+    }
+  }
+
+  #hello(min: number, max: number, token: string): void {
+    if (min > PROTOCOL_VERSION.max || max < PROTOCOL_VERSION.min) {
+      throw new CourierError(
+        'PROTOCOL_ERROR',
+        `client speaks protocol ${min}..${max}, this broker ${PROTOCOL_VERSION.min}..${PROTOCOL_VERSION.max}; upgrade the older side`,
+      );
+    }
+    const refused = this.#context.authenticate(token);
+    if (refused !== undefined) {
+      this.end(new CourierError('UNAUTHORIZED', refused));
+      return;
+    }
+    this.#welcomed = true;
+    this.#out.send({
+      type: FrameType.WELCOME,
+      version: Math.min(max, PROTOCOL_VERSION.max),
+      maxFrame: this.#context.maxFrame,
+      maxPayload: this.#context.engine.maxPayload,
+      server: this.#context.serverId,
+      heartbeat: this.#context.heartbeat,
+    });
+  }
+
+  #subscribe(frame: Extract<Frame, { type: typeof FrameType.SUBSCRIBE }>): void {
+    const { consumer: id } = frame;
+    const tokens = new Map<number, Delivery>();
+    this.#deliveries.set(id, tokens);
+    this.#transport
+      .consume(
+        {
+          subject: frame.subject,
+          group: frame.group,
+          durable: frame.durable,
+          deliver: frame.deliverAll ? 'all' : 'new',
+          maxInFlight: Math.max(frame.maxInFlight, 1),
+          ackWait: Math.max(frame.ackWait, 10),
+        },
+        (delivery) => {
+          const token = ++this.#nextToken >>> 0;
+          tokens.set(token, delivery);
+          this.#out.send({
+            type: FrameType.DELIVER,
+            consumer: id,
+            deliveries: [{ token, attempt: delivery.attempt, message: delivery.message }],
+          });
+        },
+      )
+      .then(
+        (consumer) => {
+          this.#consumers.set(id, consumer);
+          this.#out.send({ type: FrameType.SUBSCRIBED, consumer: id });
+        },
+        (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
+      );
+  }
+
+  #settle(s: Extract<Frame, { type: typeof FrameType.SETTLE }>['settlements'][number]): void {
+    const tokens = this.#deliveries.get(s.consumer);
+    const delivery = tokens?.get(s.token);
+    if (!tokens || !delivery) return; // a settle for a delivery the engine already took back
+    if (s.kind === SettleKind.TOUCH) {
+      delivery.touch();
+      return;
+    }
+    tokens.delete(s.token);
+    let done: Promise<void>;
+    if (s.kind === SettleKind.NACK) done = delivery.nack(s.delay);
+    else if (s.kind === SettleKind.DEAD) done = delivery.deadLetter(s.error);
+    else done = delivery.ack();
+    const settled = done.catch((error: unknown) =>
+      this.#out.send({ type: FrameType.ERROR, ref: s.consumer, error: wire(error) }),
+    );
+    this.#settling.add(settled);
+    void settled.finally(() => this.#settling.delete(settled));
+  }
+
+  #unsubscribe(id: number, close: boolean): void {
+    const consumer = this.#consumers.get(id);
+    const finish = (): void => this.#out.send({ type: FrameType.UNSUBSCRIBED, consumer: id });
+    if (!consumer) return finish();
+    if (!close) {
+      void consumer.stop().then(finish);
+      return;
+    }
+    this.#consumers.delete(id);
+    this.#deliveries.delete(id);
+    void consumer.close().then(finish);
+  }
+
+  #request(id: number, timeout: number, message: Parameters<LocalTransport['request']>[0]): void {
+    // A handler's error is a reply; the engine's own (NO_RESPONDERS, TIMEOUT) is an ERROR for the request.
+    this.#transport.request(message, { timeout }).then(
+      (reply) => this.#out.send({ type: FrameType.REPLY, request: id, reply }),
+      (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
+    );
+  }
+
+  #serve(id: number, subject: string): void {
+    this.#transport
+      .serve(subject, (message) => {
+        const call = ++this.#nextCall >>> 0;
+        return new Promise<Reply>((resolve) => {
+          this.#calls.set(call, resolve);
+          this.#out.send({ type: FrameType.INCOMING, responder: id, call, message });
+        });
+      })
+      .then(
+        (responder) => {
+          this.#responders.set(id, responder);
+          this.#out.send({ type: FrameType.SERVING, responder: id });
+        },
+        (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
+      );
+  }
+
+  async #deadLetters(frame: Extract<Frame, { type: typeof FrameType.DEAD_LETTERS }>): Promise<void> {
+    // Read your own writes: this connection's settlements (dead letters among them) land first.
+    await Promise.allSettled([...this.#settling]);
+    const store = this.#context.engine.deadLetters;
+    const result =
+      frame.action === DeadLetterOp.LIST
+        ? store
+            .list(frame.group, frame.limit > 0 ? { limit: frame.limit } : {})
+            .then((entries) => ({ count: entries.length, entries }))
+        : (frame.action === DeadLetterOp.REPLAY
+            ? store.replay(frame.group, frame.ids)
+            : store.purge(frame.group, frame.ids)
+          ).then((count) => ({ count, entries: [] }));
+    result.then(
+      ({ count, entries }) =>
+        this.#out.send({ type: FrameType.DEAD_LETTERS_RESULT, op: frame.op, count, entries }),
+      (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: frame.op, error: wire(error) }),
+    );
+  }
+}
