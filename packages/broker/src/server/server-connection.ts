@@ -246,7 +246,10 @@ export class ServerConnection {
   #unsubscribe(id: number, close: boolean): void {
     const consumer = this.#consumers.get(id);
     const finish = (): void => this.#out.send({ type: FrameType.UNSUBSCRIBED, consumer: id });
-    if (!consumer) return finish();
+    if (!consumer) {
+      finish();
+      return;
+    }
     if (!close) {
       void consumer.stop().then(finish);
       return;
