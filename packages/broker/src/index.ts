@@ -7,10 +7,12 @@
 
 export type { CourierTransportOptions } from './client/courier-transport.js';
 export { CourierTransport, courierTransport } from './client/courier-transport.js';
-export type { BrokerEngineOptions } from './engine/broker-engine.js';
+export type { BrokerEngineOptions, EngineStats, GroupStats } from './engine/broker-engine.js';
 export { BrokerEngine } from './engine/broker-engine.js';
 export type { BrokerServer, BrokerServerOptions } from './server/broker-server.js';
 export { startBroker } from './server/broker-server.js';
+export { startHttpAdmin } from './server/http-admin.js';
+export type { HttpAdmin } from './server/http-admin.js';
 export type { FileLayer, OpenMode, StorageFile } from './storage/file-layer.js';
 export { nodeFileLayer } from './storage/file-layer.js';
 export type { GroupStateView } from './storage/group-state.js';

@@ -182,8 +182,9 @@ export const deliveryCases: SuiteCase[] = [
       const deliver = ctx.capabilities.replay ? 'all' : 'new';
       const second = await collect(await ctx.scope.bus(), subject, { group, deliver });
       await producer.publish(subject, 20);
-      const seen = await second.seen.until((s) => s.some((x) => x.data === 20), ctx.wait(5000));
-      expect(numbers(seen)).toEqual(range(11).map((n) => n + 10));
+      // Messages without a key have no promised order (Kafka keeps order per partition only): compare as sets.
+      const seen = await second.seen.count(11, ctx.wait(5000));
+      expect(numbers(seen).sort((x, y) => x - y)).toEqual(range(11).map((n) => n + 10));
     },
   },
   {

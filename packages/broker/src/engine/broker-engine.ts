@@ -26,7 +26,7 @@ import {
 } from '@courier/core';
 import { GroupStore } from '../storage/group-store.js';
 import type { StorageLogger } from '../storage/storage-logger.js';
-import { StreamLog } from '../storage/stream-log.js';
+import { StreamLog, type StreamLogInfo } from '../storage/stream-log.js';
 import type { SyncPolicy } from '../storage/sync-policy.js';
 import { DeadLetterLog } from './dead-letter-log.js';
 import { DurableGroup, REPLAY_HEADER } from './durable-group.js';
@@ -46,6 +46,23 @@ export interface BrokerEngineOptions {
   log?: StorageLogger;
   /** Errors with no caller to reject (a failed background write). Default: logged to stderr. */
   onError?: (error: unknown) => void;
+}
+
+/** A group as `stats()` shows it. */
+export interface GroupStats {
+  group: string;
+  subject: string;
+  durable: boolean;
+  /** Members attached now. */
+  members: number;
+  /** Messages read and not yet acked or dead-lettered (up to the read-ahead window). */
+  outstanding: number;
+}
+
+/** What `stats()` returns. */
+export interface EngineStats {
+  stream: StreamLogInfo & { name: string };
+  groups: GroupStats[];
 }
 
 function groupKey(group: string, pattern: string): string {
@@ -147,6 +164,23 @@ export class BrokerEngine implements LocalEngine {
         }
       },
     };
+  }
+
+  /** What the engine holds now: its stream, and every group open in this process. */
+  async stats(): Promise<EngineStats> {
+    const groups: GroupStats[] = [];
+    for (const opening of this.#groups.values()) {
+      const group = await opening.catch(() => undefined);
+      if (!group) continue;
+      groups.push({
+        group: group.options.name,
+        subject: group.options.pattern,
+        durable: group.options.store !== undefined,
+        members: group.dispatcher.members.size,
+        outstanding: group.dispatcher.outstanding,
+      });
+    }
+    return { stream: { name: 'default', ...this.#log.info() }, groups };
   }
 
   /** Stops every group and closes the logs; what was acknowledged is on disk. */
