@@ -1,0 +1,324 @@
+/**
+ * The Redis Streams transport. Every subject has a stream (its log); every
+ * wildcard pattern that a group subscribes to has a stream that the publish
+ * script copies matching messages into; a group is a Redis consumer group on
+ * one of those, plus a private stream for its retries and replays. Delayed
+ * messages and retry delays wait in sorted sets; dedup is an expiring key
+ * set in the same script as the append. See docs/engines/redis.md.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  assertSize,
+  type Capabilities,
+  type ConsumeOptions,
+  type Consumer,
+  type CreateTransport,
+  type Delivery,
+  type RawMessage,
+  type Reply,
+  type Responder,
+  type Transport,
+} from '@courier/core';
+import { Redis, type RedisOptions } from 'ioredis';
+import { encodeMeta, payloadBuffer } from './entry-codec.js';
+import { Keys } from './keys.js';
+import { type RedisTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { RedisConsumer } from './redis-consumer.js';
+import { RedisDeadLetters } from './redis-dead-letters.js';
+import { closedError, redisError } from './redis-errors.js';
+import { RedisRpc } from './redis-rpc.js';
+import { moveDelayedScript, publishScript } from './scripts.js';
+import { token } from './token.js';
+
+/** How many delayed messages one script run moves. */
+const MOVE_BATCH = 500;
+
+/** A connection to Redis: one command connection, plus one blocking connection per consumer and one for requests. */
+export class RedisTransport implements Transport {
+  readonly engine = 'redis';
+  readonly capabilities: Readonly<Capabilities>;
+  readonly deadLetters: RedisDeadLetters;
+  /** This connection's id; its Redis connections are named `courier:<id>` and `courier:<id>:<role>`. */
+  readonly connectionId: string;
+  readonly keys: Keys;
+  readonly #options: ResolvedOptions;
+  readonly #redis: Redis;
+  readonly #connections = new Set<Redis>();
+  readonly #consumers = new Set<RedisConsumer>();
+  readonly #rpc: RedisRpc;
+  #serial = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #delayedTimer: NodeJS.Timeout | undefined;
+  #delayedAt = Number.POSITIVE_INFINITY;
+  #sweep: NodeJS.Timeout | undefined;
+  /** The publish script's first argument without and with the deliverAt part. */
+  readonly #publishHeader: string;
+  readonly #publishHeader0: string;
+
+  private constructor(options: ResolvedOptions, redis: Redis, id: string, durable: boolean) {
+    this.#options = options;
+    this.#redis = redis;
+    this.connectionId = id;
+    this.keys = new Keys(options.prefix);
+    this.#publishHeader = `${this.keys.root} ${options.dedupWindow} ${options.maxLen}`;
+    this.#publishHeader0 = `${this.#publishHeader} 0`;
+    this.capabilities = Object.freeze({
+      durable,
+      replay: true,
+      keyOrdering: false,
+      delay: true,
+      nackDelay: true,
+      dedup: options.dedupWindow > 0,
+      request: true,
+      deadLetter: true,
+      maxPayload: options.maxPayload,
+    });
+    this.deadLetters = new RedisDeadLetters(() => this.#redis, this.keys);
+    const host = this.#host();
+    this.#rpc = new RedisRpc({ ...host, connection: id, responderTtl: options.responderTtl });
+  }
+
+  /** Connects and asks the server whether it persists every write (for `capabilities.durable`). */
+  static async connect(url: URL, options: RedisTransportOptions = {}): Promise<RedisTransport> {
+    const resolved = resolveOptions(url, options);
+    const id = randomBytes(6).toString('hex');
+    const redisOptions: RedisOptions = {
+      connectionName: `courier:${id}`,
+      // Commands issued in one turn go out in one write. (ioredis 6.0.0 crashes auto-pipelining
+      // `call`/`callBuffer`: use the typed methods on this connection.)
+      enableAutoPipelining: true,
+      lazyConnect: true,
+      // RESP2: reply shapes (XREADGROUP, script results) are the same on every server version.
+      protocol: 2,
+      ...resolved.redis,
+    };
+    const { replyMapping: _ignored, ...legacy } = redisOptions;
+    const redis = new Redis(resolved.url, legacy);
+    watchErrors(redis, resolved.onError);
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw redisError(error, `connecting to ${url.host || 'localhost'}`);
+    }
+    const durable = resolved.durable ?? (await persistsEveryWrite(redis));
+    const transport = new RedisTransport(resolved, redis, id, durable);
+    transport.#connections.add(redis);
+    return transport;
+  }
+
+  #host() {
+    return {
+      redis: this.#redis,
+      keys: this.keys,
+      upkeepInterval: this.#options.upkeepInterval,
+      blockTime: this.#options.blockTime,
+      blocking: (role: string) => this.#blocking(role),
+      readerName: (role: string) => `courier:${this.connectionId}:${role}`,
+      onError: (error: unknown) => this.#options.onError(error),
+    };
+  }
+
+  #blocking(role: string): Redis {
+    const connection = this.#redis.duplicate({
+      connectionName: `courier:${this.connectionId}:${role}`,
+      enableAutoPipelining: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+    } satisfies RedisOptions);
+    watchErrors(connection, this.#options.onError);
+    this.#connections.add(connection);
+    connection.once('end', () => this.#connections.delete(connection));
+    return connection;
+  }
+
+  #open(what: string): void {
+    if (this.#closed) throw closedError(what);
+  }
+
+  async publish(message: RawMessage): Promise<void> {
+    this.#open('publish');
+    assertSize(message, this.#options.maxPayload, 'redis');
+    const at = message.deliverAt !== undefined && message.deliverAt > Date.now() ? message.deliverAt : 0;
+    try {
+      await publishScript.run(this.#redis, [
+        at > 0 ? `${this.#publishHeader} ${at} ${token()}` : this.#publishHeader0,
+        message.id,
+        message.subject,
+        encodeMeta(message),
+        payloadBuffer(message),
+      ]);
+    } catch (error) {
+      throw redisError(error, `publishing to ${message.subject}`);
+    }
+    if (at > 0) this.#scheduleDelayed(at);
+  }
+
+  async consume(options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Promise<Consumer> {
+    this.#open('consume');
+    const consumer = new RedisConsumer(
+      this.#host(),
+      options,
+      onDelivery,
+      `${this.connectionId}-${++this.#serial}`,
+    );
+    this.#consumers.add(consumer);
+    try {
+      await consumer.start();
+    } catch (error) {
+      this.#consumers.delete(consumer);
+      consumer.kill();
+      throw redisError(error, `subscribing ${options.group} to ${options.subject}`);
+    }
+    this.#startSweep();
+    return {
+      stop: () => consumer.stop(),
+      close: async () => {
+        await consumer.close();
+        this.#consumers.delete(consumer);
+      },
+    };
+  }
+
+  async request(message: RawMessage, options: { timeout: number }): Promise<Reply> {
+    this.#open('send a request');
+    assertSize(message, this.#options.maxPayload, 'redis');
+    return this.#rpc.request(message, options.timeout);
+  }
+
+  async serve(subject: string, handler: (request: RawMessage) => Promise<Reply>): Promise<Responder> {
+    this.#open('serve requests');
+    return this.#rpc.serve(subject, handler);
+  }
+
+  /**
+   * Moves due delayed messages into their streams. Publishers of delayed
+   * messages schedule it for their due time; every transport with consumers
+   * also runs it each upkeep interval, so a delayed message is moved even if
+   * its publisher died.
+   */
+  async #moveDelayed(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const [, next] = (await moveDelayedScript.run(this.#redis, [
+        this.keys.root,
+        Date.now(),
+        this.#options.maxLen,
+        MOVE_BATCH,
+      ])) as [number, string | null];
+      if (next !== null) this.#scheduleDelayed(Number(next));
+    } catch (error) {
+      if (!this.#closed) this.#options.onError(redisError(error, 'moving delayed messages'));
+    }
+  }
+
+  #scheduleDelayed(at: number): void {
+    if (this.#closed || at >= this.#delayedAt) return;
+    clearTimeout(this.#delayedTimer);
+    this.#delayedAt = at;
+    this.#delayedTimer = setTimeout(
+      () => {
+        this.#delayedAt = Number.POSITIVE_INFINITY;
+        void this.#moveDelayed();
+      },
+      Math.max(at - Date.now(), 0),
+    );
+    this.#delayedTimer.unref();
+  }
+
+  #startSweep(): void {
+    if (this.#sweep) return;
+    this.#sweep = setInterval(() => {
+      if (this.#consumers.size > 0) void this.#moveDelayed();
+    }, this.#options.upkeepInterval);
+    this.#sweep.unref();
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#delayedTimer);
+    clearInterval(this.#sweep);
+  }
+
+  /**
+   * Drops every connection at once, as a crashed process would: nothing is
+   * released, so this member's deliveries go to other members after their
+   * ackWait, and its responders expire after `responderTtl`.
+   */
+  kill(): void {
+    this.#closed = true;
+    this.#stopTimers();
+    for (const consumer of this.#consumers) consumer.kill();
+    this.#consumers.clear();
+    this.#rpc.kill();
+    for (const connection of this.#connections) connection.disconnect();
+    this.#connections.clear();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#stopTimers();
+      await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
+      this.#consumers.clear();
+      await this.#rpc.close();
+      await Promise.allSettled([...this.#connections].map((connection) => quit(connection)));
+      this.#connections.clear();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Reports a connection's errors once per outage (ioredis repeats them on every reconnect attempt). */
+function watchErrors(redis: Redis, onError: (error: unknown) => void): void {
+  let reported = false;
+  redis.on('error', (error: unknown) => {
+    if (reported) return;
+    reported = true;
+    onError(error);
+  });
+  redis.on('ready', () => {
+    reported = false;
+  });
+}
+
+async function quit(connection: Redis): Promise<void> {
+  const timer = setTimeout(() => connection.disconnect(), 1000);
+  try {
+    await connection.quit();
+  } catch {
+    connection.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `appendonly yes` with `appendfsync always`; `false` when the server does not say (CONFIG may be disabled). */
+async function persistsEveryWrite(redis: Redis): Promise<boolean> {
+  try {
+    const [, appendonly] = (await redis.config('GET', 'appendonly')) as string[];
+    const [, fsync] = (await redis.config('GET', 'appendfsync')) as string[];
+    return appendonly === 'yes' && fsync === 'always';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Connects to Redis. `url` is `redis://[user:password@]host[:port][/db]` or
+ * `rediss://` for TLS, with Courier's options allowed in the query.
+ */
+export function redisTransport(
+  url: string | URL = 'redis://127.0.0.1:6379',
+  options: RedisTransportOptions = {},
+): Promise<RedisTransport> {
+  return RedisTransport.connect(typeof url === 'string' ? new URL(url) : url, options);
+}
+
+/** The entry point `connect` uses for `redis://` and `rediss://`. */
+export const createTransport: CreateTransport = (url, options) =>
+  RedisTransport.connect(url, options as RedisTransportOptions);
