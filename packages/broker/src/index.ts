@@ -11,8 +11,8 @@ export type { BrokerEngineOptions, EngineStats, GroupStats } from './engine/brok
 export { BrokerEngine } from './engine/broker-engine.js';
 export type { BrokerServer, BrokerServerOptions } from './server/broker-server.js';
 export { startBroker } from './server/broker-server.js';
-export { startHttpAdmin } from './server/http-admin.js';
 export type { HttpAdmin } from './server/http-admin.js';
+export { startHttpAdmin } from './server/http-admin.js';
 export type { FileLayer, OpenMode, StorageFile } from './storage/file-layer.js';
 export { nodeFileLayer } from './storage/file-layer.js';
 export type { GroupStateView } from './storage/group-state.js';

@@ -18,17 +18,27 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** Serves the admin endpoints for an engine on `host:port` (0 picks a free port). */
-export async function startHttpAdmin(options: { engine: BrokerEngine; host: string; port: number; ready: () => boolean }): Promise<HttpAdmin> {
+export async function startHttpAdmin(options: {
+  engine: BrokerEngine;
+  host: string;
+  port: number;
+  ready: () => boolean;
+}): Promise<HttpAdmin> {
   const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
     '/healthz': (res) => json(res, 200, { status: 'ok' }),
-    '/readyz': (res) => (options.ready() ? json(res, 200, { status: 'ready' }) : json(res, 503, { status: 'starting or stopping' })),
+    '/readyz': (res) =>
+      options.ready()
+        ? json(res, 200, { status: 'ready' })
+        : json(res, 503, { status: 'starting or stopping' }),
     '/api/streams': async (res) => json(res, 200, [(await options.engine.stats()).stream]),
     '/api/groups': async (res) => json(res, 200, (await options.engine.stats()).groups),
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const route = routes[(req.url ?? '/').split('?')[0] ?? '/'];
     if (req.method !== 'GET' || !route) {
-      json(res, 404, { error: `no such endpoint ${req.method} ${req.url}; try GET ${Object.keys(routes).join(', ')}` });
+      json(res, 404, {
+        error: `no such endpoint ${req.method} ${req.url}; try GET ${Object.keys(routes).join(', ')}`,
+      });
       return;
     }
     Promise.resolve(route(res)).catch((error: unknown) => json(res, 500, { error: String(error) }));
