@@ -169,8 +169,9 @@ export class ClientConnection {
 
   #retry(): void {
     const delay = Math.min(50 * 2 ** this.#attempt++, MAX_BACKOFF);
+    // Not unref'd: a client waiting to reconnect (with publishes to resend) keeps its process alive.
     setTimeout(() => {
       if (!this.#stopped) this.#link().catch(() => undefined);
-    }, delay).unref();
+    }, delay);
   }
 }
