@@ -13,6 +13,8 @@ export type { BrokerServer, BrokerServerOptions } from './server/broker-server.j
 export { startBroker } from './server/broker-server.js';
 export type { HttpAdmin } from './server/http-admin.js';
 export { startHttpAdmin } from './server/http-admin.js';
+export type { TokenGrant } from './server/permissions.js';
+export { covers } from './server/permissions.js';
 export type { FileLayer, OpenMode, StorageFile } from './storage/file-layer.js';
 export { nodeFileLayer } from './storage/file-layer.js';
 export type { GroupStateView } from './storage/group-state.js';

@@ -4,7 +4,7 @@
  * SIGTERM, confirming or refusing every publish it accepted.
  */
 import { readFile } from 'node:fs/promises';
-import { type BrokerServer, startBroker, startHttpAdmin } from '@courier/broker';
+import { type BrokerServer, startBroker, startHttpAdmin, type TokenGrant } from '@courier/broker';
 import { CourierError } from '@courier/core';
 import type { Logger } from 'pino';
 
@@ -15,7 +15,7 @@ export interface BrokerSettings {
   port: number;
   httpPort: number;
   sync: 'sync' | 'none' | { interval: number };
-  tokens: string[];
+  tokens: (string | TokenGrant)[];
   maxPayload: number | undefined;
 }
 
@@ -26,7 +26,7 @@ interface ConfigFile {
   port?: number;
   httpPort?: number;
   sync?: string;
-  tokens?: string[];
+  tokens?: (string | TokenGrant)[];
   maxPayload?: number;
 }
 

@@ -37,7 +37,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     )
     .option(
       '--config <file>',
-      'JSON file with any of: data, host, port, httpPort, sync, tokens, maxPayload [env COURIER_CONFIG]',
+      'JSON file with any of: data, host, port, httpPort, sync, maxPayload, tokens (strings, or { token, publish: [patterns], subscribe: [patterns] }) [env COURIER_CONFIG]',
     )
     .addHelpText(
       'after',

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { BrokerEngine, type BrokerEngineOptions } from '../engine/broker-engine.js';
+import { authorizer, type TokenGrant } from './permissions.js';
 import { ServerConnection } from './server-connection.js';
 
 /** Options of {@link startBroker}. */
@@ -13,8 +14,11 @@ export interface BrokerServerOptions extends BrokerEngineOptions {
   port?: number;
   /** Interface to listen on. Default 127.0.0.1; use 0.0.0.0 to accept other machines. */
   host?: string;
-  /** Accepted tokens; without any, the broker takes every connection. */
-  tokens?: readonly string[];
+  /**
+   * Accepted tokens, each a string (every right) or a grant with `publish` and `subscribe` patterns.
+   * Without any, the broker takes every connection.
+   */
+  tokens?: readonly (string | TokenGrant)[];
   /** Largest frame accepted, in bytes. Default 16 MiB. */
   maxFrame?: number;
   /** Unconfirmed publishes per connection before it stops reading from it. Default 10,000. */
@@ -36,7 +40,6 @@ export interface BrokerServer {
 /** Opens the data directory and starts listening. */
 export async function startBroker(options: BrokerServerOptions): Promise<BrokerServer> {
   const engine = await BrokerEngine.open(options);
-  const tokens = new Set(options.tokens ?? []);
   const connections = new Set<ServerConnection>();
   const context = {
     engine,
@@ -44,10 +47,7 @@ export async function startBroker(options: BrokerServerOptions): Promise<BrokerS
     maxFrame: options.maxFrame ?? 16 * 1024 * 1024,
     heartbeat: 10_000,
     maxUnconfirmed: options.maxUnconfirmed ?? 10_000,
-    authenticate: (token: string) =>
-      tokens.size === 0 || tokens.has(token)
-        ? undefined
-        : 'the token is missing or not accepted; pass the right one in the URL (courier://TOKEN@host:port)',
+    authenticate: authorizer(options.tokens ?? []),
   };
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {

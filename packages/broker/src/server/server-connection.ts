@@ -26,6 +26,7 @@ import {
   PROTOCOL_VERSION,
   SettleKind,
 } from '../protocol/frame-types.js';
+import { forbidden, type Permissions } from './permissions.js';
 import { PublishConfirmer } from './publish-confirmer.js';
 
 /** What a connection needs from its server. */
@@ -33,8 +34,8 @@ export interface ConnectionContext {
   readonly engine: BrokerEngine;
   readonly serverId: string;
   readonly maxFrame: number;
-  /** Checks a HELLO token; resolves to an error message when refused. */
-  readonly authenticate: (token: string) => string | undefined;
+  /** The permissions of a HELLO token, or `undefined` when it is refused. */
+  readonly authenticate: (token: string) => Permissions | undefined;
   readonly heartbeat: number;
   /** Unconfirmed publishes after which the connection stops reading (backpressure). */
   readonly maxUnconfirmed: number;
@@ -55,7 +56,7 @@ export class ServerConnection {
   readonly #responders = new Map<number, Responder>();
   readonly #calls = new Map<number, (reply: Reply) => void>();
   readonly #settling = new Set<Promise<void>>();
-  #welcomed = false;
+  #permissions: Permissions | undefined;
   #nextCall = 0;
   #nextToken = 0;
 
@@ -116,7 +117,7 @@ export class ServerConnection {
   }
 
   #handle(frame: Frame): void {
-    if (!this.#welcomed) {
+    if (!this.#permissions) {
       if (frame.type !== FrameType.HELLO)
         throw new CourierError('PROTOCOL_ERROR', 'the first frame must be HELLO');
       this.#hello(frame.minVersion, frame.maxVersion, frame.token);
@@ -130,7 +131,11 @@ export class ServerConnection {
         return;
       case FrameType.PUBLISH:
         frame.messages.forEach((message, i) => {
-          this.#confirmer.track(frame.firstSeq + i, this.#transport.publish(message));
+          const allowed = this.#permissions?.canPublish(message.subject);
+          const publishing = allowed
+            ? this.#transport.publish(message)
+            : Promise.reject(forbidden('publish to', message.subject));
+          this.#confirmer.track(frame.firstSeq + i, publishing);
         });
         return;
       case FrameType.SUBSCRIBE:
@@ -174,12 +179,15 @@ export class ServerConnection {
         `client speaks protocol ${min}..${max}, this broker ${PROTOCOL_VERSION.min}..${PROTOCOL_VERSION.max}; upgrade the older side`,
       );
     }
-    const refused = this.#context.authenticate(token);
-    if (refused !== undefined) {
-      this.end(new CourierError('UNAUTHORIZED', refused));
+    const permissions = this.#context.authenticate(token);
+    if (!permissions) {
+      const why = token === '' ? 'no token was given' : 'the token is not accepted';
+      this.end(
+        new CourierError('UNAUTHORIZED', `${why}; pass the right one in the URL: courier://TOKEN@host:port`),
+      );
       return;
     }
-    this.#welcomed = true;
+    this.#permissions = permissions;
     this.#out.send({
       type: FrameType.WELCOME,
       version: Math.min(max, PROTOCOL_VERSION.max),
@@ -192,6 +200,14 @@ export class ServerConnection {
 
   #subscribe(frame: Extract<Frame, { type: typeof FrameType.SUBSCRIBE }>): void {
     const { consumer: id } = frame;
+    if (!this.#permissions?.canSubscribe(frame.subject)) {
+      this.#out.send({
+        type: FrameType.ERROR,
+        ref: id,
+        error: forbidden('subscribe to', frame.subject).toWire(),
+      });
+      return;
+    }
     const tokens = new Map<number, Delivery>();
     this.#deliveries.set(id, tokens);
     this.#transport
@@ -261,6 +277,14 @@ export class ServerConnection {
 
   #request(id: number, timeout: number, message: Parameters<LocalTransport['request']>[0]): void {
     // A handler's error is a reply; the engine's own (NO_RESPONDERS, TIMEOUT) is an ERROR for the request.
+    if (!this.#permissions?.canPublish(message.subject)) {
+      this.#out.send({
+        type: FrameType.ERROR,
+        ref: id,
+        error: forbidden('request', message.subject).toWire(),
+      });
+      return;
+    }
     this.#transport.request(message, { timeout }).then(
       (reply) => this.#out.send({ type: FrameType.REPLY, request: id, reply }),
       (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
@@ -268,6 +292,10 @@ export class ServerConnection {
   }
 
   #serve(id: number, subject: string): void {
+    if (!this.#permissions?.canSubscribe(subject)) {
+      this.#out.send({ type: FrameType.ERROR, ref: id, error: forbidden('serve', subject).toWire() });
+      return;
+    }
     this.#transport
       .serve(subject, (message) => {
         const call = ++this.#nextCall >>> 0;

@@ -1,0 +1,166 @@
+/**
+ * The broker server against hostile or greedy clients: bad bytes, missing
+ * rights, and a publisher that never stops beside a consumer that never acks.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { type Socket, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Bus, connect } from '@courier/core';
+import { Collector } from '@courier/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrokerServer, courierTransport, covers, startBroker } from '../src/index.js';
+import { writeFrame } from '../src/protocol/frame-codec.js';
+import { FrameType } from '../src/protocol/frame-types.js';
+import { WireWriter } from '../src/protocol/wire-writer.js';
+
+let dir: string;
+let broker: BrokerServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'courier-server-'));
+  broker = await startBroker({
+    dir,
+    port: 0,
+    maxUnconfirmed: 1000,
+    tokens: ['admin', { token: 'orders-only', publish: ['orders.>'], subscribe: ['orders.*'] }],
+  });
+});
+
+afterAll(async () => {
+  await broker.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const busFor = (token: string): Promise<Bus> =>
+  courierTransport({ port: broker.port, token }).then((t) =>
+    connect(t, { service: 'server-test', onError: () => undefined }),
+  );
+
+/** Sends raw bytes on a new connection; resolves when the broker closes it (or after `ms`). */
+function rawSession(bytes: Buffer, ms = 2000): Promise<{ closed: boolean; received: Buffer }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket: Socket = tcpConnect({ port: broker.port, host: '127.0.0.1' }, () => socket.write(bytes));
+    const done = (closed: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ closed, received: Buffer.concat(chunks) });
+    };
+    const timer = setTimeout(() => done(false), ms);
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('close', () => done(true));
+    socket.on('error', () => undefined);
+  });
+}
+
+function hello(token: string): Buffer {
+  const w = new WireWriter();
+  writeFrame(w, {
+    type: FrameType.HELLO,
+    minVersion: 1,
+    maxVersion: 1,
+    token,
+    service: 's',
+    instance: 'i',
+    client: 'raw',
+  });
+  return Buffer.from(w.take());
+}
+
+describe('broker server', () => {
+  it('survives random bytes and mutated frames: the connection gets an error or is closed, others and stored data are untouched', async () => {
+    const bystander = await busFor('admin');
+    const kept = new Collector<unknown>();
+    await bystander.subscribe('fuzz.kept', (d) => kept.push(d), { group: 'keep' }).ready;
+    await bystander.publish('fuzz.kept', 'before');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 1, maxLength: 300 }),
+        fc.boolean(),
+        async (bytes, afterHello) => {
+          const payload = afterHello
+            ? Buffer.concat([hello('admin'), Buffer.from(bytes)])
+            : Buffer.from(bytes);
+          await rawSession(payload, 200);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    const oversized = Buffer.alloc(5);
+    oversized.writeUInt32BE(0xfffffff0, 0);
+    const { closed, received } = await rawSession(Buffer.concat([hello('admin'), oversized]));
+    expect(closed).toBe(true);
+    expect(received.toString('latin1')).toContain('PROTOCOL_ERROR');
+    await bystander.publish('fuzz.kept', 'after');
+    await kept.count(2, 5000);
+    expect(kept.items).toEqual(['before', 'after']);
+    await bystander.close();
+  });
+
+  it('refuses a wrong token with UNAUTHORIZED, and rights the token lacks with FORBIDDEN', async () => {
+    await expect(courierTransport({ port: broker.port, token: 'wrong' })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    const limited = await busFor('orders-only');
+    await expect(limited.publish('orders.created', 1)).resolves.toHaveProperty('id');
+    await expect(limited.publish('payments.charged', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(
+      limited.subscribe('payments.*', () => undefined, { group: 'g' }).ready,
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(limited.subscribe('orders.>', () => undefined, { group: 'g' }).ready).rejects.toThrow(
+      /may not subscribe to orders\.>/,
+    );
+    await expect(
+      limited.subscribe('orders.created', () => undefined, { group: 'g' }).ready,
+    ).resolves.toBeUndefined();
+    await expect(limited.request('payments.refund', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await limited.close();
+  });
+
+  it('judges subscribe rights by pattern containment', () => {
+    expect(covers('orders.>', 'orders.*')).toBe(true);
+    expect(covers('orders.*', 'orders.>')).toBe(false);
+    expect(covers('orders.*', 'orders.created')).toBe(true);
+    expect(covers('orders.created', 'orders.*')).toBe(false);
+    expect(covers('>', 'a.b.c')).toBe(true);
+    expect(covers('orders.>', 'orders')).toBe(false);
+  });
+
+  it('slows a publisher that outruns a consumer that never acks, with bounded buffering, and fails nothing', async () => {
+    const consumer = await busFor('admin');
+    let received = 0;
+    await consumer.subscribe(
+      'flood.x',
+      () => {
+        received++;
+        return new Promise(() => undefined); // never acks
+      },
+      { group: 'stuck', concurrency: 10 },
+    ).ready;
+    const publisher = await busFor('admin');
+    const payload = new Uint8Array(1024);
+    let confirmed = 0;
+    let failed = 0;
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 20_000; i++) {
+      sends.push(
+        publisher.publish('flood.x', payload).then(
+          () => confirmed++,
+          () => failed++,
+        ),
+      );
+    }
+    await Promise.all(sends);
+    expect(failed).toBe(0);
+    expect(confirmed).toBe(20_000);
+    // Credit bounds what the stuck consumer was handed, whatever was published.
+    expect(received).toBe(10);
+    const stats = await broker.engine.stats();
+    const stuck = stats.groups.find((g) => g.group === 'stuck');
+    expect(stuck?.outstanding).toBeLessThanOrEqual(1024 + 256);
+    await publisher.close();
+    await consumer.close({ timeout: 100 });
+  });
+});
