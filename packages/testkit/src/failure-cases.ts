@@ -176,7 +176,8 @@ export const failureCases: SuiteCase[] = [
       expect((error as CourierError).data).toMatchObject({ limit: ctx.capabilities.maxPayload });
       await bus.publish(subject, 'after');
       const all = await seen.count(2, ctx.wait(5000));
-      expect(all.map((s) => s.data)).toEqual(['before', 'after']);
+      // Without a key there is no promised order (Kafka keeps order per partition only).
+      expect(all.map((s) => s.data).sort()).toEqual(['after', 'before']);
     },
   },
   {

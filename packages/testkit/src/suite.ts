@@ -10,6 +10,7 @@ import { adapterCases } from './adapter-cases.js';
 import { deliveryCases } from './delivery-cases.js';
 import { failureCases } from './failure-cases.js';
 import { Scope, uniqueName } from './helpers.js';
+import { keyCases } from './key-cases.js';
 import { requestCases } from './request-cases.js';
 import { restartCases } from './restart-cases.js';
 import { stressCases } from './stress-cases.js';
@@ -19,6 +20,7 @@ import type { SuiteCase, TransportSuiteOptions } from './suite-case.js';
 export const suiteCases: readonly SuiteCase[] = [
   ...adapterCases,
   ...deliveryCases,
+  ...keyCases,
   ...failureCases,
   ...requestCases,
   ...restartCases,
