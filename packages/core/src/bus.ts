@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { type Codec, type CodecName, Codecs, rawCodec } from './codec.js';
+import { type Codec, type CodecName, Codecs } from './codec.js';
 import type {
   EventContract,
   EventInput,
@@ -22,9 +22,10 @@ import { type DeadLetters, deadLetters } from './dead-letters.js';
 import { type Duration, optionalMillis } from './duration.js';
 import { CourierError } from './errors.js';
 import { newId } from './id.js';
-import { assertSize, type Headers, type RawMessage } from './message.js';
+import { assertSize, type Headers } from './message.js';
 import { type Middleware, runMiddleware } from './middleware/compose.js';
 import { wholeNumber } from './option-checks.js';
+import { encodeData, type Outgoing, outgoingMessage } from './outgoing.js';
 import { BusRequestHandler, type RequestHandler } from './request-handler.js';
 import { type RetryOptions, retryPolicy } from './retry-policy.js';
 import { assertSubject } from './subject.js';
@@ -129,7 +130,7 @@ export class Bus {
   readonly service: string;
   readonly instance: string;
   readonly #codecs: Codecs;
-  readonly #codec: Codec;
+  readonly #outgoing: Outgoing;
   readonly #middleware: readonly Middleware[];
   readonly #requestTimeout: number;
   readonly #onError: (error: unknown) => void;
@@ -144,7 +145,11 @@ export class Bus {
     this.service = options.service ?? 'app';
     this.instance = options.instance ?? `${hostname()}-${process.pid}`;
     this.#codecs = new Codecs(options.codecs);
-    this.#codec = this.#codecs.resolve(options.codec ?? 'json');
+    this.#outgoing = {
+      codecs: this.#codecs,
+      codec: this.#codecs.resolve(options.codec ?? 'json'),
+      source: this.service,
+    };
     this.#middleware = options.middleware ?? [];
     this.#requestTimeout = optionalMillis(options.requestTimeout, 'requestTimeout', 5000);
     this.#onError = options.onError ?? ((error) => console.error('[courier]', error));
@@ -164,18 +169,7 @@ export class Bus {
         typeof target === 'string' ? { subject: target, schema: undefined } : target;
       assertSubject(subject, { wildcards: false });
       await validate(schema, data, `data for ${subject}`);
-      const message = this.#message(subject, data, options);
-      if (options.key !== undefined) {
-        if (typeof options.key !== 'string' || options.key === '') {
-          throw new CourierError(
-            'INVALID_OPTION',
-            `key must be a non-empty string, got ${JSON.stringify(options.key)}`,
-          );
-        }
-        message.key = options.key;
-      }
-      const deliverAt = this.#deliverAt(options);
-      if (deliverAt !== undefined) message.deliverAt = deliverAt;
+      const message = outgoingMessage(this.#outgoing, subject, data, options);
       assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
       const call = { kind: 'publish' as const, subject, data, headers: message.headers };
       await runMiddleware(this.#middleware, call, () => this.transport.publish(message));
@@ -262,7 +256,7 @@ export class Bus {
       if (!this.transport.capabilities.request) throw unsupported(this.transport, 'request', 'request');
       await validate(request, data, `request to ${subject}`);
       const timeout = optionalMillis(options.timeout, 'timeout', this.#requestTimeout);
-      const message = this.#message(subject, data, options);
+      const message = outgoingMessage(this.#outgoing, subject, data, options);
       assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
       const call = { kind: 'request' as const, subject, data, headers: message.headers };
       const reply = await runMiddleware(this.#middleware, call, () =>
@@ -295,7 +289,7 @@ export class Bus {
       request,
       response,
       handler: handler as RequestHandler<unknown, unknown>,
-      encode: (data) => this.#encode(data, undefined),
+      encode: (data) => encodeData(this.#outgoing, data, undefined),
       onClosed: () => this.#running.delete(handle),
       onError: this.#onError,
     });
@@ -372,52 +366,5 @@ export class Bus {
     if (!this.transport.capabilities.deadLetter || !store)
       throw unsupported(this.transport, 'deadLetter', 'dead letters');
     return store;
-  }
-
-  #encode(data: unknown, codec: CodecName | Codec | undefined): { payload: Uint8Array; contentType: string } {
-    const chosen =
-      codec !== undefined
-        ? this.#codecs.resolve(codec)
-        : data instanceof Uint8Array || data instanceof ArrayBuffer
-          ? rawCodec
-          : this.#codec;
-    return { payload: chosen.encode(data), contentType: chosen.contentType };
-  }
-
-  #message(subject: string, data: unknown, options: PublishOptions | RequestOptions): RawMessage {
-    const headers = options.headers ?? {};
-    for (const [name, value] of Object.entries(headers)) {
-      if (typeof value !== 'string') {
-        throw new CourierError('INVALID_OPTION', `header ${name} must be a string, got ${typeof value}`);
-      }
-    }
-    const id = 'id' in options && options.id !== undefined ? options.id : newId();
-    if (typeof id !== 'string' || id === '') {
-      throw new CourierError('INVALID_OPTION', `id must be a non-empty string, got ${JSON.stringify(id)}`);
-    }
-    return {
-      id,
-      subject,
-      ...this.#encode(data, options.codec),
-      headers: { ...headers },
-      time: Date.now(),
-      source: this.service,
-    };
-  }
-
-  #deliverAt(options: PublishOptions): number | undefined {
-    if (options.delay !== undefined && options.at !== undefined) {
-      throw new CourierError('INVALID_OPTION', 'give delay or at, not both');
-    }
-    if (options.delay !== undefined) return Date.now() + optionalMillis(options.delay, 'delay', 0);
-    if (options.at === undefined) return undefined;
-    const at = options.at instanceof Date ? options.at.getTime() : options.at;
-    if (typeof at !== 'number' || !Number.isFinite(at)) {
-      throw new CourierError(
-        'INVALID_OPTION',
-        `at must be a Date or milliseconds since the epoch, got ${String(options.at)}`,
-      );
-    }
-    return at;
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * Outgoing messages: data encoded with the chosen codec (bytes always raw),
+ * headers, id, key and delivery time checked, the envelope filled in.
+ */
+import { type Codec, type CodecName, type Codecs, rawCodec } from './codec.js';
+import { type Duration, optionalMillis } from './duration.js';
+import { CourierError } from './errors.js';
+import { newId } from './id.js';
+import type { Headers, RawMessage } from './message.js';
+
+/** How a Bus encodes: its codecs, its default codec, and who it is. */
+export interface Outgoing {
+  readonly codecs: Codecs;
+  readonly codec: Codec;
+  readonly source: string;
+}
+
+/** What may be set on an outgoing message. */
+export interface OutgoingOptions {
+  id?: string;
+  key?: string;
+  headers?: Headers;
+  delay?: Duration;
+  at?: Date | number;
+  codec?: CodecName | Codec;
+}
+
+/** Encodes data: with `codec` when given, raw for bytes, else with the default codec. */
+export function encodeData(
+  out: Outgoing,
+  data: unknown,
+  codec: CodecName | Codec | undefined,
+): { payload: Uint8Array; contentType: string } {
+  const chosen =
+    codec !== undefined
+      ? out.codecs.resolve(codec)
+      : data instanceof Uint8Array || data instanceof ArrayBuffer
+        ? rawCodec
+        : out.codec;
+  return { payload: chosen.encode(data), contentType: chosen.contentType };
+}
+
+function deliverAtOf(options: OutgoingOptions): number | undefined {
+  if (options.delay !== undefined && options.at !== undefined) {
+    throw new CourierError('INVALID_OPTION', 'give delay or at, not both');
+  }
+  if (options.delay !== undefined) return Date.now() + optionalMillis(options.delay, 'delay', 0);
+  if (options.at === undefined) return undefined;
+  const at = options.at instanceof Date ? options.at.getTime() : options.at;
+  if (typeof at !== 'number' || !Number.isFinite(at)) {
+    throw new CourierError(
+      'INVALID_OPTION',
+      `at must be a Date or milliseconds since the epoch, got ${String(options.at)}`,
+    );
+  }
+  return at;
+}
+
+/**
+ * Builds the message to send.
+ * @throws CourierError `INVALID_OPTION` for a non-string header, an empty id or key, a bad delivery time.
+ */
+export function outgoingMessage(
+  out: Outgoing,
+  subject: string,
+  data: unknown,
+  options: OutgoingOptions,
+): RawMessage {
+  const headers = options.headers ?? {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') {
+      throw new CourierError('INVALID_OPTION', `header ${name} must be a string, got ${typeof value}`);
+    }
+  }
+  const id = options.id ?? newId();
+  if (typeof id !== 'string' || id === '') {
+    throw new CourierError('INVALID_OPTION', `id must be a non-empty string, got ${JSON.stringify(id)}`);
+  }
+  const message: RawMessage = {
+    id,
+    subject,
+    ...encodeData(out, data, options.codec),
+    headers: { ...headers },
+    time: Date.now(),
+    source: out.source,
+  };
+  if (options.key !== undefined) {
+    if (typeof options.key !== 'string' || options.key === '') {
+      throw new CourierError(
+        'INVALID_OPTION',
+        `key must be a non-empty string, got ${JSON.stringify(options.key)}`,
+      );
+    }
+    message.key = options.key;
+  }
+  const deliverAt = deliverAtOf(options);
+  if (deliverAt !== undefined) message.deliverAt = deliverAt;
+  return message;
+}
