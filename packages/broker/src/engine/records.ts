@@ -4,7 +4,7 @@
  * one codec serves the network and the disk.
  */
 import type { DeadLetter, RawMessage } from '@courier/core';
-import { readDeadLetter, readMessage, writeDeadLetter, writeMessage } from '../protocol/frame-codec.js';
+import { readDeadLetter, readMessage, writeDeadLetter, writeMessage } from '../protocol/structures.js';
 import { WireReader } from '../protocol/wire-reader.js';
 import { WireWriter } from '../protocol/wire-writer.js';
 

@@ -3,7 +3,7 @@
  * checked against the frame, every enum against its values, and JSON error
  * data is parsed defensively; any violation is a `PROTOCOL_ERROR`.
  */
-import { CourierError, type DeadLetter, type RawMessage, type Reply, type WireError } from '@courier/core';
+import { CourierError } from '@courier/core';
 import {
   DeadLetterOp,
   type DeliveredMessage,
@@ -12,11 +12,19 @@ import {
   SettleKind,
   type Settlement,
 } from './frame-types.js';
+import {
+  readDeadLetter,
+  readError,
+  readMessage,
+  readReply,
+  writeDeadLetter,
+  writeError,
+  writeMessage,
+  writeReply,
+} from './structures.js';
 import { WireReader } from './wire-reader.js';
 import type { WireWriter } from './wire-writer.js';
 
-const HAS_KEY = 1;
-const HAS_DELIVER_AT = 2;
 const DURABLE = 1;
 const DELIVER_ALL = 2;
 
@@ -25,97 +33,6 @@ const NAMES = new Map<number, string>(Object.entries(FrameType).map(([name, code
 /** The name of a frame type code, for messages. */
 export function frameName(type: number): string {
   return NAMES.get(type) ?? `unknown(0x${type.toString(16)})`;
-}
-
-function writeHeaders(w: WireWriter, headers: Record<string, string>): void {
-  const entries = Object.entries(headers);
-  w.u16(entries.length);
-  for (const [name, value] of entries) {
-    w.str(name);
-    w.text(value);
-  }
-}
-
-function readHeaders(r: WireReader): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const count = r.u16('header count');
-  for (let i = 0; i < count; i++) headers[r.str('header name')] = r.text('header value');
-  return headers;
-}
-
-/** Writes a message structure (docs/protocol.md). */
-export function writeMessage(w: WireWriter, m: RawMessage): void {
-  w.str(m.id);
-  w.str(m.subject);
-  w.str(m.contentType);
-  w.str(m.source);
-  w.f64(m.time);
-  w.u8((m.key !== undefined ? HAS_KEY : 0) | (m.deliverAt !== undefined ? HAS_DELIVER_AT : 0));
-  if (m.key !== undefined) w.str(m.key);
-  if (m.deliverAt !== undefined) w.f64(m.deliverAt);
-  writeHeaders(w, m.headers);
-  w.bytes(m.payload);
-}
-
-/** Reads a message structure. */
-export function readMessage(r: WireReader): RawMessage {
-  const message: RawMessage = {
-    id: r.str('id'),
-    subject: r.str('subject'),
-    contentType: r.str('content type'),
-    source: r.str('source'),
-    time: r.f64('time'),
-    headers: {},
-    payload: new Uint8Array(0),
-  };
-  const flags = r.u8('flags');
-  if (flags & HAS_KEY) message.key = r.str('key');
-  if (flags & HAS_DELIVER_AT) message.deliverAt = r.f64('deliver at');
-  message.headers = readHeaders(r);
-  message.payload = r.bytes('payload');
-  return message;
-}
-
-function writeError(w: WireWriter, e: WireError): void {
-  w.str(e.code);
-  w.text(e.message);
-  w.u8(e.retryable ? 1 : 0);
-  w.text(e.data === undefined ? '' : JSON.stringify(e.data));
-}
-
-function readError(r: WireReader): WireError {
-  const error: WireError = {
-    code: r.str('error code'),
-    message: r.text('error message'),
-    retryable: r.u8('retryable') === 1,
-  };
-  const data = r.text('error data');
-  if (data !== '') {
-    try {
-      error.data = JSON.parse(data);
-    } catch {
-      throw new CourierError('PROTOCOL_ERROR', 'error data is not valid JSON');
-    }
-  }
-  return error;
-}
-
-function writeReply(w: WireWriter, reply: Reply): void {
-  w.u8(reply.ok ? 1 : 0);
-  if (!reply.ok) {
-    writeError(w, reply.error);
-    return;
-  }
-  w.str(reply.contentType);
-  writeHeaders(w, reply.headers);
-  w.bytes(reply.payload);
-}
-
-function readReply(r: WireReader): Reply {
-  if (r.u8('reply status') !== 1) return { ok: false, error: readError(r) };
-  const contentType = r.str('content type');
-  const headers = readHeaders(r);
-  return { ok: true, contentType, headers, payload: r.bytes('payload') };
 }
 
 function writeSettlement(w: WireWriter, s: Settlement): void {
@@ -141,28 +58,6 @@ function readSettlement(r: WireReader): Settlement {
     default:
       throw new CourierError('PROTOCOL_ERROR', `unknown settle kind ${kind}`);
   }
-}
-
-/** Writes a dead-letter structure. */
-export function writeDeadLetter(w: WireWriter, d: DeadLetter): void {
-  w.str(d.group);
-  w.str(d.pattern);
-  w.u32(d.attempts);
-  w.f64(d.time);
-  writeError(w, d.error);
-  writeMessage(w, d.message);
-}
-
-/** Reads a dead-letter structure. */
-export function readDeadLetter(r: WireReader): DeadLetter {
-  return {
-    group: r.str('group'),
-    pattern: r.str('pattern'),
-    attempts: r.u32('attempts'),
-    time: r.f64('time'),
-    error: readError(r),
-    message: readMessage(r),
-  };
 }
 
 /** Appends one frame to `w`; returns its size on the wire. */
