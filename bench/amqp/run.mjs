@@ -2,13 +2,15 @@
 // topology (a durable topic exchange, a durable quorum queue bound to it):
 // publish N messages of 1 KiB with 100 in flight, each confirmed by the
 // broker; then consume them all with a group (prefetch 100) that acks each.
-// Prints msgs/s for each side and Courier's ratio to raw. Build first:
+// Prints msgs/s and client CPU µs per message for each side and Courier's
+// ratio to raw, the median of 5 alternating rounds. Build first:
 //   npx tsc -b && node bench/amqp/run.mjs [--messages 20000] [--size 1024] [--inflight 100]
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import { AmqpTransport, groupQueue } from '../../packages/amqp/dist/index.js';
 import { connect } from '../../packages/core/dist/index.js';
+import { compare, measure, printTable, windowed } from '../lib/harness.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -25,20 +27,6 @@ const URL_ = values.url;
 const payload = new Uint8Array(SIZE).fill(120);
 const tag = randomUUID().slice(0, 8);
 
-/** Runs `task(i)` for i in [0, n) with at most `width` running at once. */
-async function pool(n, width, task) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
-
-function rate(count, ms) {
-  return Math.round(count / (ms / 1000));
-}
-
 async function raw() {
   const exchange = `bench-raw-${tag}`;
   const queue = `bench-raw-${tag}.q`;
@@ -48,8 +36,8 @@ async function raw() {
   await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   await channel.bindQueue(queue, exchange, 'bench.raw');
   const body = Buffer.from(payload);
-  let start = performance.now();
-  await pool(
+  const p = measure(N);
+  await windowed(
     N,
     INFLIGHT,
     (i) =>
@@ -68,10 +56,10 @@ async function raw() {
         ),
       ),
   );
-  const publish = rate(N, performance.now() - start);
+  const publish = p();
   const consumer = await connection.createChannel();
   await consumer.prefetch(INFLIGHT);
-  start = performance.now();
+  const c = measure(N);
   await new Promise((resolve) => {
     let got = 0;
     void consumer.consume(queue, (message) => {
@@ -79,7 +67,7 @@ async function raw() {
       if (++got === N) resolve();
     });
   });
-  const consume = rate(N, performance.now() - start);
+  const consume = c();
   await consumer.close();
   await channel.deleteQueue(queue);
   await channel.deleteExchange(exchange);
@@ -101,10 +89,10 @@ async function courier() {
   const setup = consumerBus.subscribe(subject, () => undefined, { group });
   await setup.ready;
   await setup.close();
-  let start = performance.now();
-  await pool(N, INFLIGHT, () => producer.publish(subject, payload));
-  const publish = rate(N, performance.now() - start);
-  start = performance.now();
+  const p = measure(N);
+  await windowed(N, INFLIGHT, () => producer.publish(subject, payload));
+  const publish = p();
+  const c = measure(N);
   await new Promise((resolve) => {
     let got = 0;
     consumerBus.subscribe(
@@ -115,7 +103,7 @@ async function courier() {
       { group, concurrency: INFLIGHT },
     );
   });
-  const consume = rate(N, performance.now() - start);
+  const consume = c();
   await producer.close();
   await consumerBus.close();
   const connection = await amqp.connect(URL_);
@@ -127,23 +115,14 @@ async function courier() {
   return { publish, consume };
 }
 
-// Raw and Courier take turns (the machine is shared, so load drifts); each figure is the median of ROUNDS rounds.
 const ROUNDS = 5;
-const raws = [];
-const couriers = [];
-for (let i = 0; i < ROUNDS; i++) {
-  raws.push(await raw());
-  couriers.push(await courier());
-}
-const median = (runs, key) => runs.map((run) => run[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-const r = { publish: median(raws, 'publish'), consume: median(raws, 'consume') };
-const c = { publish: median(couriers, 'publish'), consume: median(couriers, 'consume') };
-const line = (name, a, b) =>
-  `| ${name.padEnd(44)} | ${String(a).padStart(9)} | ${String(b).padStart(9)} | ${(b / a).toFixed(2).padStart(5)} |`;
-console.log(
-  `RabbitMQ: ${N} messages of ${SIZE} B, ${INFLIGHT} in flight, quorum queue, persistent, confirmed`,
-);
-console.log(`| ${'workload'.padEnd(44)} | raw msg/s | courier   | ratio |`);
-console.log(`| ${'-'.repeat(44)} | --------- | --------- | ----- |`);
-console.log(line('publish, each confirmed', r.publish, c.publish));
-console.log(line('consume with a group, each acked', r.consume, c.consume));
+const rows = await compare({
+  rounds: ROUNDS,
+  phases: { publish: 'publish, each confirmed', consume: 'consume with a group, each acked' },
+  raw,
+  courier,
+});
+printTable({
+  title: `RabbitMQ: ${N} messages of ${SIZE} B, ${INFLIGHT} in flight, quorum queue, persistent, confirmed, median of ${ROUNDS} rounds`,
+  rows,
+});

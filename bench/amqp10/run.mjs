@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { compare, measure, printTable, windowed } from '../lib/harness.mjs';
 
 const require = createRequire(new URL('../../packages/amqp10/package.json', import.meta.url));
 const rhea = require('rhea');
@@ -20,19 +21,6 @@ const N = Number(process.argv[2] ?? 20_000);
 const WINDOW = 100;
 const PAYLOAD = new Uint8Array(1024).fill(7);
 const PROTON = process.env.COURIER_PROTON_BROKER ?? '/tmp/courier-amqp10/proton-broker';
-
-/** Runs `count` async jobs with at most `window` at once. */
-async function windowed(count, window, job) {
-  let next = 0;
-  const worker = async () => {
-    while (next < count) await job(next++);
-  };
-  await Promise.all(Array.from({ length: window }, worker));
-}
-
-function rate(n, ms) {
-  return Math.round((n / ms) * 1000);
-}
 
 async function courier(target) {
   const run = `bench-${randomUUID().slice(0, 8)}`;
@@ -49,7 +37,6 @@ async function courier(target) {
     await amqp10Transport({ ...target.options, prefix: run, exchange: `${run}.x` }),
     { service: 'bench' },
   );
-  let consumeStart = 0;
   let gate;
   const open = new Promise((resolve) => {
     gate = resolve;
@@ -63,17 +50,17 @@ async function courier(target) {
     { group: 'bench', concurrency: WINDOW },
   );
   await sub.ready;
-  const t0 = performance.now();
+  const p = measure(N);
   await windowed(N, WINDOW, () => bus.publish(subject, PAYLOAD));
-  const publishMs = performance.now() - t0;
-  consumeStart = performance.now();
+  const publish = p();
+  const c = measure(N);
   gate();
   await finished;
-  const consumeMs = performance.now() - consumeStart;
+  const consume = c();
   await consumerBus.close();
   await bus.close();
   if (target.cleanup) await target.cleanup(run);
-  return { publish: rate(N, publishMs), consume: rate(N, consumeMs) };
+  return { publish, consume };
 }
 
 function rheaConnect(options) {
@@ -97,7 +84,7 @@ async function raw(target) {
   // Publish with 100 unsettled at once, counting accepted outcomes.
   const sender = conn.open_sender({ target: { address: publishAddress } });
   await new Promise((resolve) => sender.once('sendable', resolve));
-  const t0 = performance.now();
+  const p = measure(N);
   await new Promise((resolve) => {
     let sent = 0;
     let confirmed = 0;
@@ -114,8 +101,8 @@ async function raw(target) {
     sender.on('sendable', pump);
     pump();
   });
-  const publishMs = performance.now() - t0;
-  const t1 = performance.now();
+  const publish = p();
+  const c = measure(N);
   await new Promise((resolve) => {
     let got = 0;
     const receiver = conn.open_receiver({
@@ -130,10 +117,10 @@ async function raw(target) {
       else if (receiver.credit === 0) receiver.add_credit(WINDOW);
     });
   });
-  const consumeMs = performance.now() - t1;
+  const consume = c();
   conn.close();
   if (target.cleanup) await target.cleanup(run);
-  return { publish: rate(N, publishMs), consume: rate(N, consumeMs) };
+  return { publish, consume };
 }
 
 async function rabbitChannel() {
@@ -186,32 +173,25 @@ if (existsSync(PROTON)) {
 const rows = [];
 try {
   for (const target of targets) {
-    console.error(`${target.name}: raw rhea...`);
-    const r = await raw(target);
-    console.error(`${target.name}: Courier...`);
-    const c = await courier(target);
-    rows.push({
-      broker: target.name,
-      phase: `publish ${N} x 1 KiB, ${WINDOW} in flight, confirmed`,
-      raw: r.publish,
-      courier: c.publish,
+    const measured = await compare({
+      rounds: 1,
+      phases: {
+        publish: `${target.name}: publish ${N} x 1 KiB, ${WINDOW} in flight, confirmed`,
+        consume: `${target.name}: consume ${N}, one group, ${WINDOW} in flight, acked`,
+      },
+      raw: () => {
+        console.error(`${target.name}: raw rhea...`);
+        return raw(target);
+      },
+      courier: () => {
+        console.error(`${target.name}: Courier...`);
+        return courier(target);
+      },
     });
-    rows.push({
-      broker: target.name,
-      phase: `consume ${N}, one group, ${WINDOW} in flight, acked`,
-      raw: r.consume,
-      courier: c.consume,
-    });
+    rows.push(...measured);
   }
 } finally {
   proton?.kill('SIGKILL');
 }
 
-console.log(`\nCourier amqp10 vs raw rhea (${N} messages of 1 KiB; msgs/s, higher is better)\n`);
-console.log('| broker | phase | rhea msgs/s | Courier msgs/s | Courier / rhea |');
-console.log('| --- | --- | ---: | ---: | ---: |');
-for (const row of rows) {
-  console.log(
-    `| ${row.broker} | ${row.phase} | ${row.raw} | ${row.courier} | ${(row.courier / row.raw).toFixed(2)} |`,
-  );
-}
+printTable({ title: `Courier amqp10 vs raw rhea (${N} messages of 1 KiB)`, rows, raw: 'rhea' });

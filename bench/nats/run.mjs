@@ -20,6 +20,7 @@ import { connect } from '@courier/core';
 import { natsTransport } from '@courier/nats';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
+import { compare, measure, printTable, windowed } from '../lib/harness.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -37,28 +38,6 @@ const PAYLOAD = new Uint8Array(1024).fill(97);
 
 const tag = () => randomUUID().replaceAll('-', '').slice(0, 10);
 
-/** Runs `send(i)` for i in [0, n) with at most `width` in flight. */
-async function windowed(n, width, send) {
-  let next = 0;
-  const lane = async () => {
-    while (next < n) await send(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, n) }, lane));
-}
-
-/** Starts a measurement; the returned function gives msgs/s and this process's CPU µs per message. */
-function measure() {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  return () => {
-    const used = process.cpuUsage(cpu);
-    return {
-      rate: MESSAGES / ((performance.now() - start) / 1000),
-      cpu: (used.user + used.system) / MESSAGES,
-    };
-  };
-}
-
 async function raw() {
   // The same client options the transport uses (no per-request stack capture), so that only Courier differs.
   const nc = await natsConnect({ servers: URL, noAsyncTraces: true });
@@ -68,7 +47,7 @@ async function raw() {
   const subject = `${name.toLowerCase()}.orders.created`;
   await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`], duplicate_window: 120e9 });
   try {
-    const p = measure();
+    const p = measure(MESSAGES);
     await windowed(MESSAGES, IN_FLIGHT, (i) => js.publish(subject, PAYLOAD, { msgID: `${name}-${i}` }));
     const publish = p();
     await jsm.consumers.add(name, {
@@ -77,7 +56,7 @@ async function raw() {
       filter_subject: subject,
     });
     const consumer = await js.consumers.get(name, 'g');
-    const c = measure();
+    const c = measure(MESSAGES);
     let got = 0;
     const messages = await consumer.consume({ max_messages: IN_FLIGHT });
     for await (const m of messages) {
@@ -99,7 +78,7 @@ async function courier() {
   const transport = await natsTransport({ servers: URL, stream, prefix: `bench_${id}` });
   const bus = await connect(transport, { service: 'bench' });
   try {
-    const p = measure();
+    const p = measure(MESSAGES);
     await windowed(MESSAGES, IN_FLIGHT, () => bus.publish('orders.created', PAYLOAD));
     const publish = p();
     let got = 0;
@@ -107,7 +86,7 @@ async function courier() {
     const all = new Promise((resolve) => {
       done = resolve;
     });
-    const c = measure();
+    const c = measure(MESSAGES);
     const sub = bus.subscribe(
       'orders.created',
       () => {
@@ -129,49 +108,16 @@ async function courier() {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-const rounds = { raw: [], courier: [] };
 // One warm-up of each (JIT, connections, server caches), then rounds in alternating order.
-await raw();
-await courier();
-for (let r = 0; r < ROUNDS; r++) {
-  if (r % 2 === 0) {
-    rounds.raw.push(await raw());
-    rounds.courier.push(await courier());
-  } else {
-    rounds.courier.push(await courier());
-    rounds.raw.push(await raw());
-  }
-}
-const row = (phase) => {
-  const pick = (side, field) => median(rounds[side].map((x) => x[phase][field]));
-  return {
-    phase,
-    raw: pick('raw', 'rate'),
-    courier: pick('courier', 'rate'),
-    rawCpu: pick('raw', 'cpu'),
-    courierCpu: pick('courier', 'cpu'),
-  };
-};
-const rows = [row('publish'), row('consume')];
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
-console.log(
-  `\nNATS JetStream (${URL}): ${MESSAGES.toLocaleString('en-US')} x 1 KiB, ${IN_FLIGHT} in flight, median of ${ROUNDS} rounds\n`,
-);
-console.log(
-  '| workload | raw msg/s | courier msg/s | courier / raw | raw CPU µs/msg | courier CPU µs/msg | CPU courier / raw |',
-);
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-const label = {
-  publish: 'publish, each PubAck awaited',
-  consume: 'consume with a group, each acked',
-};
-for (const r of rows) {
-  console.log(
-    `| ${label[r.phase]} | ${fmt(r.raw)} | ${fmt(r.courier)} | ${(r.courier / r.raw).toFixed(2)} | ${r.rawCpu.toFixed(1)} | ${r.courierCpu.toFixed(1)} | ${(r.courierCpu / r.rawCpu).toFixed(2)} |`,
-  );
-}
-console.log(
-  '\nThroughput shares the machine with nats-server (and anything else running); client CPU per message is the steadier measure of what the adapter costs.',
-);
+const rows = await compare({
+  rounds: ROUNDS,
+  warmUp: true,
+  phases: { publish: 'publish, each PubAck awaited', consume: 'consume with a group, each acked' },
+  raw,
+  courier,
+});
+printTable({
+  title: `NATS JetStream (${URL}): ${MESSAGES.toLocaleString('en-US')} x 1 KiB, ${IN_FLIGHT} in flight, median of ${ROUNDS} rounds`,
+  rows,
+  note: 'Throughput shares the machine with nats-server (and anything else running); client CPU per message is the steadier measure of what the adapter costs.',
+});

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '@courier/core';
 import { redisTransport } from '@courier/redis';
 import { Redis } from 'ioredis';
+import { compare, measure, printTable, windowed } from '../lib/harness.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -36,28 +37,6 @@ const ROUNDS = Number(values.rounds);
 const PAYLOAD = new Uint8Array(1024).fill(97);
 
 const tag = () => `bench-${randomUUID().replaceAll('-', '').slice(0, 10)}`;
-
-/** Runs `send(i)` for i in [0, n) with at most `width` in flight. */
-async function windowed(n, width, send) {
-  let next = 0;
-  const lane = async () => {
-    while (next < n) await send(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, n) }, lane));
-}
-
-/** Starts a measurement; the returned function gives msgs/s and this process's CPU µs per message. */
-function measure() {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  return () => {
-    const used = process.cpuUsage(cpu);
-    return {
-      rate: MESSAGES / ((performance.now() - start) / 1000),
-      cpu: (used.user + used.system) / MESSAGES,
-    };
-  };
-}
 
 async function dropNamespace(prefix) {
   const redis = new Redis(URL);
@@ -77,11 +56,11 @@ async function raw() {
   const reader = new Redis(URL);
   const payload = Buffer.from(PAYLOAD);
   try {
-    const p = measure();
+    const p = measure(MESSAGES);
     await windowed(MESSAGES, IN_FLIGHT, () => redis.xadd(key, '*', 'p', payload));
     const publish = p();
     await redis.xgroup('CREATE', key, 'g', '0');
-    const c = measure();
+    const c = measure(MESSAGES);
     let got = 0;
     while (got < MESSAGES) {
       const reply = await reader.xreadgroupBuffer(
@@ -114,7 +93,7 @@ async function courier() {
   const prefix = tag();
   const bus = await connect(await redisTransport(URL, { prefix }), { service: 'bench' });
   try {
-    const p = measure();
+    const p = measure(MESSAGES);
     await windowed(MESSAGES, IN_FLIGHT, () => bus.publish('orders.created', PAYLOAD));
     const publish = p();
     let got = 0;
@@ -122,7 +101,7 @@ async function courier() {
     const all = new Promise((resolve) => {
       done = resolve;
     });
-    const c = measure();
+    const c = measure(MESSAGES);
     const sub = bus.subscribe(
       'orders.created',
       () => {
@@ -140,48 +119,16 @@ async function courier() {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-const rounds = { raw: [], courier: [] };
 // One warm-up of each (JIT, connections, server caches), then rounds in alternating order.
-await raw();
-await courier();
-for (let r = 0; r < ROUNDS; r++) {
-  if (r % 2 === 0) {
-    rounds.raw.push(await raw());
-    rounds.courier.push(await courier());
-  } else {
-    rounds.courier.push(await courier());
-    rounds.raw.push(await raw());
-  }
-}
-const row = (phase) => {
-  const pick = (side, field) => median(rounds[side].map((x) => x[phase][field]));
-  return {
-    phase,
-    raw: pick('raw', 'rate'),
-    courier: pick('courier', 'rate'),
-    rawCpu: pick('raw', 'cpu'),
-    courierCpu: pick('courier', 'cpu'),
-  };
-};
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
-console.log(
-  `\nRedis Streams (${URL}): ${MESSAGES.toLocaleString('en-US')} x 1 KiB, ${IN_FLIGHT} in flight, median of ${ROUNDS} rounds\n`,
-);
-console.log(
-  '| workload | raw msg/s | courier msg/s | courier / raw | raw CPU µs/msg | courier CPU µs/msg | CPU courier / raw |',
-);
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-const label = {
-  publish: 'publish, each reply awaited',
-  consume: 'consume with a group, each acked',
-};
-for (const r of [row('publish'), row('consume')]) {
-  console.log(
-    `| ${label[r.phase]} | ${fmt(r.raw)} | ${fmt(r.courier)} | ${(r.courier / r.raw).toFixed(2)} | ${r.rawCpu.toFixed(1)} | ${r.courierCpu.toFixed(1)} | ${(r.courierCpu / r.rawCpu).toFixed(2)} |`,
-  );
-}
-console.log(
-  '\nThroughput shares the machine with redis-server (and anything else running); client CPU per message is the steadier measure of what the adapter costs.',
-);
+const rows = await compare({
+  rounds: ROUNDS,
+  warmUp: true,
+  phases: { publish: 'publish, each reply awaited', consume: 'consume with a group, each acked' },
+  raw,
+  courier,
+});
+printTable({
+  title: `Redis Streams (${URL}): ${MESSAGES.toLocaleString('en-US')} x 1 KiB, ${IN_FLIGHT} in flight, median of ${ROUNDS} rounds`,
+  rows,
+  note: 'Throughput shares the machine with redis-server (and anything else running); client CPU per message is the steadier measure of what the adapter costs.',
+});

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from '../../packages/core/dist/index.js';
 import { StompConnection, StompTransport } from '../../packages/stomp/dist/index.js';
+import { compare, measure, printTable, windowed } from '../lib/harness.mjs';
 import { startBroker } from './broker.mjs';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
@@ -19,14 +20,6 @@ const broker = process.env.STOMP_PORT
   ? { host: '127.0.0.1', port: Number(process.env.STOMP_PORT), stop: async () => undefined }
   : await startBroker();
 
-async function pool(count, run) {
-  let next = 0;
-  const workers = Array.from({ length: IN_FLIGHT }, async () => {
-    while (next < count) await run(next++);
-  });
-  await Promise.all(workers);
-}
-
 async function raw(N) {
   const options = { host: broker.host, port: broker.port, maxBody: 16 * 1024 * 1024 };
   const c = await StompConnection.open(options);
@@ -34,12 +27,12 @@ async function raw(N) {
   const queue = `/queue/Consumer.g.VirtualTopic.${subject}`;
   await c.call('SUBSCRIBE', { id: 'pre', destination: queue });
   await c.call('UNSUBSCRIBE', { id: 'pre' });
-  let t = performance.now();
-  await pool(N, () =>
+  const p = measure(N);
+  await windowed(N, IN_FLIGHT, () =>
     c.call('SEND', { destination: `/topic/VirtualTopic.${subject}`, persistent: 'true' }, payload),
   );
-  const publish = N / ((performance.now() - t) / 1000);
-  t = performance.now();
+  const publish = p();
+  const t = measure(N);
   let got = 0;
   await new Promise((resolve) => {
     c.route('sub', (frame) => {
@@ -53,7 +46,7 @@ async function raw(N) {
       'activemq.prefetchSize': String(IN_FLIGHT),
     });
   });
-  const consume = N / ((performance.now() - t) / 1000);
+  const consume = t();
   await c.disconnect();
   return { publish, consume };
 }
@@ -67,10 +60,10 @@ async function courier(N) {
   const pre = bus.subscribe(subject, () => undefined, { group });
   await pre.ready;
   await pre.close();
-  let t = performance.now();
-  await pool(N, () => bus.publish(subject, payload));
-  const publish = N / ((performance.now() - t) / 1000);
-  t = performance.now();
+  const p = measure(N);
+  await windowed(N, IN_FLIGHT, () => bus.publish(subject, payload));
+  const publish = p();
+  const t = measure(N);
   let got = 0;
   let done;
   const all = new Promise((resolve) => {
@@ -84,35 +77,28 @@ async function courier(N) {
     { group, concurrency: IN_FLIGHT },
   );
   await all;
-  const consume = N / ((performance.now() - t) / 1000);
+  const consume = t();
   await sub.close();
   await bus.close();
   return { publish, consume };
 }
 
 try {
-  // Warm the JVM and KahaDB first, then take the better of two alternating rounds of each.
-  await raw(Math.min(2000, N));
-  await courier(Math.min(2000, N));
-  const best = (a, b) => ({
-    publish: Math.max(a.publish, b.publish),
-    consume: Math.max(a.consume, b.consume),
+  // Warm the JVM and KahaDB first, then two alternating rounds of each; with two rounds the median is the better one.
+  const rows = await compare({
+    rounds: 2,
+    warmUp: async () => {
+      await raw(Math.min(2000, N));
+      await courier(Math.min(2000, N));
+    },
+    phases: { publish: 'publish (confirmed)', consume: 'consume with a group, acking' },
+    raw: () => raw(N),
+    courier: () => courier(N),
   });
-  const r1 = await raw(N);
-  const c1 = await courier(N);
-  const r2 = await raw(N);
-  const c2 = await courier(N);
-  const r = best(r1, r2);
-  const c = best(c1, c2);
-  const row = (name, a, b) =>
-    `| ${name.padEnd(32)} | ${a.toFixed(0).padStart(9)} | ${b.toFixed(0).padStart(9)} | ${(b / a).toFixed(2).padStart(5)} |`;
-  console.log(
-    `\nActiveMQ Classic over STOMP, ${N} messages of 1 KiB, ${IN_FLIGHT} in flight, persistent, every publish confirmed (best of 2 rounds)`,
-  );
-  console.log('| workload                         | raw msg/s | courier/s | ratio |');
-  console.log('| -------------------------------- | --------- | --------- | ----- |');
-  console.log(row('publish (confirmed)', r.publish, c.publish));
-  console.log(row('consume with a group, acking', r.consume, c.consume));
+  printTable({
+    title: `ActiveMQ Classic over STOMP, ${N} messages of 1 KiB, ${IN_FLIGHT} in flight, persistent, every publish confirmed (best of 2 rounds)`,
+    rows,
+  });
 } finally {
   await broker.stop();
 }

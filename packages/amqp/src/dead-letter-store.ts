@@ -9,10 +9,10 @@
  * one at a time; two processes listing the same group at the same instant
  * each see only part of it.
  */
-import { CourierError, type DeadLetter, type DeadLetterStore, type WireError } from '@courier/core';
+import { CourierError, type DeadLetter, type DeadLetterStore, deadLetterFromHeaders } from '@courier/core';
 import type { Channel, GetMessage } from 'amqplib';
 import type { AmqpConnection } from './amqp-connection.js';
-import { decodeMessage, encodeMessage, H, headerText } from './message-codec.js';
+import { DeadLetterHeader, decodeMessage, encodeMessage, headerText } from './message-codec.js';
 import type { Publisher } from './publisher.js';
 import { deadLetterQueue, groupQueue } from './topology.js';
 
@@ -23,40 +23,17 @@ export interface DeadLetterStoreSpec {
   readonly namespace: string;
 }
 
-function header(message: GetMessage, name: string): string | undefined {
-  return headerText((message.properties.headers as Record<string, unknown> | undefined)?.[name]);
-}
-
-function parseError(text: string | undefined): WireError {
-  try {
-    const parsed = JSON.parse(text ?? '') as Partial<WireError> | null;
-    if (parsed && typeof parsed === 'object' && typeof parsed.code === 'string') {
-      const error: WireError = {
-        code: parsed.code,
-        message: typeof parsed.message === 'string' ? parsed.message : parsed.code,
-        retryable: parsed.retryable === true,
-      };
-      if (parsed.data !== undefined) error.data = parsed.data;
-      return error;
-    }
-  } catch {
-    // fall through: a dead letter from a foreign producer
-  }
-  return { code: 'INTERNAL', message: 'dead letter without a readable error', retryable: false };
-}
-
 /** Reads a dead letter from its queue message. */
 export function toDeadLetter(message: GetMessage, group: string): DeadLetter {
-  const attempts = Number(header(message, H.attempts));
-  const time = Number(header(message, H.deadAt));
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   const raw = decodeMessage(message);
   return {
     message: raw,
-    group: header(message, H.group) ?? group,
-    pattern: header(message, H.pattern) ?? raw.subject,
-    error: parseError(header(message, H.error)),
-    attempts: Number.isFinite(attempts) ? attempts : 0,
-    time: Number.isFinite(time) ? time : Date.now(),
+    ...deadLetterFromHeaders((name) => headerText(headers[name]), DeadLetterHeader, {
+      group,
+      pattern: raw.subject,
+      time: Date.now(),
+    }),
   };
 }
 

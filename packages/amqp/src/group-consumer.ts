@@ -18,11 +18,11 @@
  * already returned it to the queue, and settling it rejects with
  * `CONNECTION_CLOSED`.
  */
-import { type Consumer, CourierError, type Delivery, type WireError } from '@courier/core';
+import { type Consumer, CourierError, type Delivery, deadLetterHeaders, type WireError } from '@courier/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { type AmqpConnection, backoff, type Link, type Member } from './amqp-connection.js';
 import type { Declarations } from './declarations.js';
-import { decodeMessage, deliveryCount, encodeMessage, H } from './message-codec.js';
+import { DeadLetterHeader, decodeMessage, deliveryCount, encodeMessage, H } from './message-codec.js';
 import type { Publisher } from './publisher.js';
 import { delayBucket, type ExchangeNames, groupQueueArguments } from './topology.js';
 
@@ -250,13 +250,13 @@ export class GroupConsumer implements Consumer, Member {
     for (let tries = 0; ; tries++) {
       const link = await spec.connection.whenUp();
       const queue = await spec.declarations.deadLetterQueue(link, spec.group);
-      const { content, options } = encodeMessage(message, {
-        [H.group]: spec.group,
-        [H.pattern]: spec.pattern,
-        [H.error]: errorJson(error),
-        [H.attempts]: String(attempts),
-        [H.deadAt]: String(Date.now()),
-      });
+      const { content, options } = encodeMessage(
+        message,
+        deadLetterHeaders(
+          { group: spec.group, pattern: spec.pattern, error, attempts, time: Date.now() },
+          DeadLetterHeader,
+        ),
+      );
       const { returned } = await spec.publisher.publish({
         exchange: '',
         routingKey: queue,
@@ -270,24 +270,6 @@ export class GroupConsumer implements Consumer, Member {
         throw new CourierError('INTERNAL', `the dead-letter queue ${queue} keeps refusing messages`);
     }
   }
-}
-
-// Headers tables are limited to 64 KiB: keep the error well inside, whatever the handler threw.
-const MAX_ERROR_JSON = 16 * 1024;
-
-/** The error as JSON for the `courier-error` header: complete when it fits, else code and a cut message. */
-export function errorJson(error: WireError): string {
-  try {
-    const full = JSON.stringify(error);
-    if (full.length <= MAX_ERROR_JSON) return full;
-  } catch {
-    // data that JSON cannot carry (a bigint, a cycle): keep the rest
-  }
-  return JSON.stringify({
-    code: String(error.code),
-    message: String(error.message).slice(0, MAX_ERROR_JSON / 2),
-    retryable: error.retryable === true,
-  });
 }
 
 function late(id: string, what: string, ackWait: number): CourierError {

@@ -10,7 +10,7 @@
  * a delivery, and the Bus dead-letters what it cannot decode.
  */
 import { randomUUID } from 'node:crypto';
-import type { Headers, RawMessage } from '@courier/core';
+import type { DeadLetterHeaderNames, Headers, RawMessage } from '@courier/core';
 import type { Message, Options } from 'amqplib';
 
 /** Header names Courier sets; all start with `courier-`. */
@@ -24,13 +24,17 @@ export const H = {
   stage: 'courier-stage',
   bucket: 'courier-bucket',
   token: 'courier-token',
+  reply: 'courier-reply',
+} as const;
+
+/** The headers of a dead letter's fields, written and read by `deadLetterHeaders` of `@courier/core`. */
+export const DeadLetterHeader = {
   group: 'courier-group',
   pattern: 'courier-pattern',
   error: 'courier-error',
   attempts: 'courier-attempts',
-  deadAt: 'courier-dead-at',
-  reply: 'courier-reply',
-} as const;
+  time: 'courier-dead-at',
+} as const satisfies DeadLetterHeaderNames;
 
 const ESCAPE = 'courier-user-';
 const RESERVED =

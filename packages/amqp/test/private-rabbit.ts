@@ -10,22 +10,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uniqueName } from '@courier/testkit';
+import { freePort, uniqueName } from '@courier/testkit';
 import amqp from 'amqplib';
 
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 /** A RabbitMQ node this test run owns. */
 export class PrivateRabbit {

@@ -8,7 +8,14 @@
  * retried copy already had, and a dead letter's error) travels in message
  * annotations under `x-opt-courier-*`, which brokers keep unchanged.
  */
-import { newId, type RawMessage, type WireError } from '@courier/core';
+import {
+  type DeadLetterFields,
+  type DeadLetterHeaderNames,
+  deadLetterFromHeaders,
+  deadLetterHeaders,
+  newId,
+  type RawMessage,
+} from '@courier/core';
 import rhea from 'rhea';
 
 /** The subset of a rhea message that Courier reads and writes. */
@@ -29,21 +36,16 @@ export interface AmqpMessage {
 const SOURCE = 'x-opt-courier-source';
 const DELIVER_AT = 'x-opt-courier-deliver-at';
 const ATTEMPTS = 'x-opt-courier-attempts';
-const DL_GROUP = 'x-opt-courier-dl-group';
-const DL_PATTERN = 'x-opt-courier-dl-pattern';
-const DL_ERROR = 'x-opt-courier-dl-error';
-const DL_ATTEMPTS = 'x-opt-courier-dl-attempts';
-const DL_TIME = 'x-opt-courier-dl-time';
 const MARKER = 'x-opt-courier-marker';
 
-/** Where a dead letter came from and why, carried with its copy in the dead-letter queue. */
-export interface DeadLetterInfo {
-  group: string;
-  pattern: string;
-  error: WireError;
-  attempts: number;
-  time: number;
-}
+/** The annotations of a dead letter's fields, written and read by `deadLetterHeaders` of `@courier/core`. */
+const DEAD_LETTER = {
+  group: 'x-opt-courier-dl-group',
+  pattern: 'x-opt-courier-dl-pattern',
+  error: 'x-opt-courier-dl-error',
+  attempts: 'x-opt-courier-dl-attempts',
+  time: 'x-opt-courier-dl-time',
+} as const satisfies DeadLetterHeaderNames;
 
 /** A received message: Courier's view, the deliveries it already had, and dead-letter details if any. */
 export interface Decoded {
@@ -52,7 +54,7 @@ export interface Decoded {
   priorAttempts: number;
   /** Whether the broker says it delivered this very copy before (first-acquirer false or a delivery count). */
   redelivered: number;
-  deadLetter?: DeadLetterInfo;
+  deadLetter?: DeadLetterFields;
   /** The id of a marker message (used to find the end of a queue), if this is one. */
   marker?: string;
 }
@@ -61,7 +63,7 @@ export interface Decoded {
 export interface EncodeOptions {
   /** Deliveries the message already had (for a retried copy). */
   attempts?: number;
-  deadLetter?: DeadLetterInfo;
+  deadLetter?: DeadLetterFields;
 }
 
 /** The AMQP 1.0 form of a Courier message, sent durable. */
@@ -69,14 +71,7 @@ export function toAmqp(message: RawMessage, options: EncodeOptions = {}): AmqpMe
   const annotations: Record<string, unknown> = { [SOURCE]: message.source };
   if (message.deliverAt !== undefined) annotations[DELIVER_AT] = message.deliverAt;
   if (options.attempts !== undefined && options.attempts > 0) annotations[ATTEMPTS] = options.attempts;
-  const dead = options.deadLetter;
-  if (dead) {
-    annotations[DL_GROUP] = dead.group;
-    annotations[DL_PATTERN] = dead.pattern;
-    annotations[DL_ERROR] = JSON.stringify(dead.error);
-    annotations[DL_ATTEMPTS] = dead.attempts;
-    annotations[DL_TIME] = dead.time;
-  }
+  if (options.deadLetter) Object.assign(annotations, deadLetterHeaders(options.deadLetter, DEAD_LETTER));
   const amqp: AmqpMessage = {
     message_id: message.id,
     subject: message.subject,
@@ -128,24 +123,6 @@ function payloadOf(body: unknown): { payload: Uint8Array; contentType?: string }
   }
 }
 
-function wireError(value: unknown): WireError {
-  try {
-    const parsed = typeof value === 'string' ? (JSON.parse(value) as Partial<WireError>) : undefined;
-    if (parsed && typeof parsed.code === 'string' && typeof parsed.message === 'string') {
-      const error: WireError = {
-        code: parsed.code,
-        message: parsed.message,
-        retryable: parsed.retryable === true,
-      };
-      if (parsed.data !== undefined) error.data = parsed.data;
-      return error;
-    }
-  } catch {
-    // fall through: a malformed record still shows as a dead letter
-  }
-  return { code: 'INTERNAL', message: 'dead letter without a readable error', retryable: false };
-}
-
 /**
  * Courier's view of any received AMQP 1.0 message. Never throws: messages
  * from foreign clients get an id, a subject (`fallbackSubject`) and a time
@@ -190,15 +167,13 @@ export function fromAmqp(amqp: AmqpMessage, fallbackSubject: string): Decoded {
     priorAttempts: count(annotations[ATTEMPTS]),
     redelivered: Math.max(count(amqp.delivery_count), amqp.first_acquirer === false ? 1 : 0),
   };
-  const group = text(annotations[DL_GROUP]);
+  const group = text(annotations[DEAD_LETTER.group]);
   if (group !== undefined) {
-    decoded.deadLetter = {
+    decoded.deadLetter = deadLetterFromHeaders((name) => text(annotations[name]), DEAD_LETTER, {
       group,
-      pattern: text(annotations[DL_PATTERN]) ?? message.subject,
-      error: wireError(annotations[DL_ERROR]),
-      attempts: count(annotations[DL_ATTEMPTS]),
-      time: count(annotations[DL_TIME]) || time,
-    };
+      pattern: message.subject,
+      time,
+    });
   }
   const marker = text(annotations[MARKER]);
   if (marker !== undefined) decoded.marker = marker;

@@ -6,24 +6,14 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import type { Transport } from '@courier/core';
-import { startTcpProxy, type TcpProxy, uniqueName } from '@courier/testkit';
+import { freePort, startTcpProxy, type TcpProxy, uniqueName } from '@courier/testkit';
 import amqplib from 'amqplib';
 import { type Amqp10Transport, type Amqp10TransportOptions, amqp10Transport } from '../src/index.js';
 
 export const PROTON_BROKER = process.env['COURIER_PROTON_BROKER'] ?? '/tmp/courier-amqp10/proton-broker';
 export const RABBITMQ = { host: '127.0.0.1', port: 5672, username: 'guest', password: 'guest' };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 /** A running Proton example broker. */
 export interface ProtonBroker {

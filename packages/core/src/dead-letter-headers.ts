@@ -67,7 +67,10 @@ function errorJson(error: WireError): string {
  * The headers of a dead letter's fields, under the engine's `names`; the
  * caller adds them to the copy of the message it sends to the dead letters.
  */
-export function deadLetterHeaders(fields: DeadLetterFields, names: DeadLetterHeaderNames): Record<string, string> {
+export function deadLetterHeaders(
+  fields: DeadLetterFields,
+  names: DeadLetterHeaderNames,
+): Record<string, string> {
   return {
     [names.group]: fields.group,
     [names.pattern]: fields.pattern,
@@ -78,7 +81,8 @@ export function deadLetterHeaders(fields: DeadLetterFields, names: DeadLetterHea
 }
 
 function parseError(text: string | undefined): WireError {
-  if (text === undefined) return { code: 'INTERNAL', message: 'dead letter without an error', retryable: false };
+  if (text === undefined)
+    return { code: 'INTERNAL', message: 'dead letter without an error', retryable: false };
   try {
     const parsed = JSON.parse(text) as Partial<Record<keyof WireError, unknown>> | null;
     if (typeof parsed === 'object' && parsed !== null && typeof parsed.code === 'string') {

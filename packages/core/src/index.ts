@@ -30,6 +30,12 @@ export type {
   SchemaIssue,
 } from './contract.js';
 export { event, rpc, validate } from './contract.js';
+export type { DeadLetterFallback, DeadLetterFields, DeadLetterHeaderNames } from './dead-letter-headers.js';
+export {
+  deadLetterFromHeaders,
+  deadLetterHeaders,
+  MAX_DEAD_LETTER_ERROR_JSON,
+} from './dead-letter-headers.js';
 export type { DeadLetterEntry, DeadLetters } from './dead-letters.js';
 export type { Duration } from './duration.js';
 export { optionalMillis, toMillis } from './duration.js';

@@ -16,7 +16,10 @@
 import {
   CourierError,
   type DeadLetter,
+  type DeadLetterHeaderNames,
   type DeadLetterStore,
+  deadLetterFromHeaders,
+  deadLetterHeaders,
   type RawMessage,
   type WireError,
 } from '@courier/core';
@@ -29,27 +32,14 @@ import { consumerName, groupToken } from './names.js';
 import { publishToStream } from './publisher.js';
 import { readSubject } from './stream-reader.js';
 
-/** Header names of the dead-letter fields. */
+/** Header names of the dead-letter fields, written and read by `deadLetterHeaders` of `@courier/core`. */
 export const DeadLetterHeader = {
   group: 'Courier-Dead-Group',
   pattern: 'Courier-Dead-Pattern',
   error: 'Courier-Dead-Error',
   attempts: 'Courier-Dead-Attempts',
   time: 'Courier-Dead-Time',
-} as const;
-
-/** Longest error kept whole; longer ones keep their code and the start of their message. */
-const MAX_ERROR_JSON = 4096;
-
-function errorJson(error: WireError): string {
-  const json = JSON.stringify(error);
-  if (json.length <= MAX_ERROR_JSON) return json;
-  return JSON.stringify({
-    code: error.code,
-    message: `${error.message.slice(0, 1000)}... (truncated)`,
-    retryable: error.retryable,
-  });
-}
+} as const satisfies DeadLetterHeaderNames;
 
 /** Where a failed message came from. */
 export interface DeadLetterSource {
@@ -68,11 +58,10 @@ export async function writeDeadLetter(
   // original makes the retry a duplicate, which the dead-letter stream drops.
   const msgId = `dl:${source.stream}:${source.consumer}:${source.streamSeq}`;
   const writer = envelopeWriter(entry.message, { natsId: msgId, withSubject: true });
-  writer.set(DeadLetterHeader.group, entry.group);
-  writer.set(DeadLetterHeader.pattern, entry.pattern);
-  writer.set(DeadLetterHeader.error, errorJson(entry.error));
-  writer.set(DeadLetterHeader.attempts, String(entry.attempts));
-  writer.set(DeadLetterHeader.time, String(Date.now()));
+  for (const [name, value] of Object.entries(
+    deadLetterHeaders({ ...entry, time: Date.now() }, DeadLetterHeader),
+  ))
+    writer.set(name, value);
   await publishToStream(
     ctx,
     {
@@ -84,24 +73,6 @@ export async function writeDeadLetter(
     },
     ctx.serverMaxPayload,
   );
-}
-
-function parseError(text: string | undefined): WireError {
-  try {
-    const parsed = JSON.parse(text ?? '') as Partial<WireError>;
-    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') {
-      const error: WireError = {
-        code: parsed.code,
-        message: parsed.message,
-        retryable: parsed.retryable === true,
-      };
-      if (parsed.data !== undefined) error.data = parsed.data;
-      return error;
-    }
-  } catch {
-    // fall through: keep the raw text
-  }
-  return { code: 'INTERNAL', message: `unreadable dead-letter error: ${text ?? '(none)'}`, retryable: false };
 }
 
 interface Stored {
@@ -117,11 +88,11 @@ function decodeDeadLetter(msg: JsMsg): Stored {
     seq: msg.seq,
     entry: {
       message,
-      group: reader.get(DeadLetterHeader.group) ?? '',
-      pattern: reader.get(DeadLetterHeader.pattern) ?? message.subject,
-      error: parseError(reader.get(DeadLetterHeader.error)),
-      attempts: Number(reader.get(DeadLetterHeader.attempts)) || 0,
-      time: Number(reader.get(DeadLetterHeader.time)) || storedAt,
+      ...deadLetterFromHeaders((name) => reader.get(name), DeadLetterHeader, {
+        group: '',
+        pattern: message.subject,
+        time: storedAt,
+      }),
     },
   };
 }

@@ -10,41 +10,25 @@
  * queue (ActiveMQ's `maxBrowsePageSize`, 400 by default): `list` and
  * `replay` work on that page, `purge` repeats until the queue is empty.
  */
-import type { DeadLetter, DeadLetterStore, WireError } from '@courier/core';
+import { type DeadLetter, type DeadLetterStore, deadLetterFromHeaders } from '@courier/core';
 import type { StompFrame } from './frame.js';
-import { copyMessageHeaders, frameMessage, H } from './message-frames.js';
+import { copyMessageHeaders, DeadLetterHeader, frameMessage, H } from './message-frames.js';
 import { consumerQueue, deadLetterQueue } from './names.js';
 import type { StompConnection } from './stomp-connection.js';
 
 let subscriptionSeq = 0;
 
-function wireError(text: string | undefined): WireError {
-  try {
-    const parsed = JSON.parse(text ?? '') as Partial<WireError>;
-    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') {
-      const error: WireError = {
-        code: parsed.code,
-        message: parsed.message,
-        retryable: parsed.retryable === true,
-      };
-      if (parsed.data !== undefined) error.data = parsed.data;
-      return error;
-    }
-  } catch {
-    // fall through: a dead letter written by something else
-  }
-  return { code: 'INTERNAL', message: text ?? 'no error recorded', retryable: false };
-}
-
 function deadLetter(frame: StompFrame, group: string): DeadLetter {
   const h = frame.headers;
+  const message = frameMessage(frame, h[H.subject] ?? '');
   return {
-    message: frameMessage(frame, h[H.subject] ?? ''),
-    group: h[H.group] ?? group,
-    pattern: h[H.pattern] ?? h[H.subject] ?? '',
-    error: wireError(h[H.error]),
-    attempts: Number(h[H.attempts] ?? 1) || 1,
-    time: Number(h[H.deadAt] ?? h['timestamp'] ?? 0) || 0,
+    message,
+    ...deadLetterFromHeaders((name) => h[name], DeadLetterHeader, {
+      group,
+      pattern: message.subject,
+      time: Number(h['timestamp'] ?? 0) || 0,
+      attempts: 1,
+    }),
   };
 }
 

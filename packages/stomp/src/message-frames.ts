@@ -6,7 +6,7 @@
  * (`destination`, `receipt`, `ack`...). A key becomes `JMSXGroupID`, so
  * ActiveMQ hands one key to one member of a group at a time.
  */
-import type { RawMessage } from '@courier/core';
+import type { DeadLetterHeaderNames, RawMessage } from '@courier/core';
 import type { StompFrame } from './frame.js';
 
 /** Header names carried on every Courier message. */
@@ -23,15 +23,18 @@ export const H = {
   attempt: 'courier_attempt',
   /** On a retry copy: not to be handed out before this time (ms since the epoch). */
   notBefore: 'courier_not_before',
-  /** On a dead letter. */
+  /** On a reply: `ok` or `error`. */
+  reply: 'courier_reply',
+} as const;
+
+/** The headers of a dead letter's fields, written and read by `deadLetterHeaders` of `@courier/core`. */
+export const DeadLetterHeader = {
   group: 'courier_group',
   pattern: 'courier_pattern',
   error: 'courier_error',
   attempts: 'courier_attempts',
-  deadAt: 'courier_dead_at',
-  /** On a reply: `ok` or `error`. */
-  reply: 'courier_reply',
-} as const;
+  time: 'courier_dead_at',
+} as const satisfies DeadLetterHeaderNames;
 
 /** The headers that carry a message's attributes (no destination, no receipt). */
 export function messageHeaders(message: RawMessage): Record<string, string> {

@@ -12,11 +12,19 @@
  * with the subscription, and takes its retries through a temporary queue of
  * its connection.
  */
-import { CourierError, type Delivery, type RawMessage, subjectMatcher, type WireError } from '@courier/core';
+import {
+  CourierError,
+  type Delivery,
+  deadLetterHeaders,
+  type RawMessage,
+  subjectMatcher,
+  type WireError,
+} from '@courier/core';
 import type { StompFrame } from './frame.js';
 import {
   attemptOf,
   copyMessageHeaders,
+  DeadLetterHeader,
   earlyBy,
   frameMessage,
   H,
@@ -260,11 +268,16 @@ export class StompMember {
   #deadHeaders(pending: Pending, error: WireError): Record<string, string> {
     return {
       ...copyMessageHeaders(pending.frame),
-      [H.group]: this.#spec.group,
-      [H.pattern]: this.#spec.subject,
-      [H.error]: JSON.stringify(error),
-      [H.attempts]: String(pending.attempt),
-      [H.deadAt]: String(Date.now()),
+      ...deadLetterHeaders(
+        {
+          group: this.#spec.group,
+          pattern: this.#spec.subject,
+          error,
+          attempts: pending.attempt,
+          time: Date.now(),
+        },
+        DeadLetterHeader,
+      ),
     };
   }
 

@@ -15,9 +15,9 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitForPort } from '@courier/testkit';
 
 const JAR = '/usr/share/activemq/bin/activemq.jar';
 // Debian splits out what the JSON advisory transformation needs; the private broker links them in.
@@ -31,29 +31,6 @@ export interface ActiveMq {
   /** Kills the broker (SIGKILL) and starts it again on the same data and port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function config(dir: string, port: number): string {
@@ -119,11 +96,11 @@ export async function startActiveMq(): Promise<ActiveMq> {
     child.once('exit', () => {
       exited = true;
     });
-    const deadline = Date.now() + 60_000;
-    while (!(await listening(port))) {
-      if (exited) throw new Error(`ActiveMQ exited during start:\n${readFileSync(log, 'utf8').slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`ActiveMQ did not listen on ${port} within 60 s`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      await waitForPort(port, { within: 60_000, what: 'ActiveMQ', exited: () => exited });
+    } catch (error) {
+      if (!exited) throw error;
+      throw new Error(`ActiveMQ exited during start:\n${readFileSync(log, 'utf8').slice(-3000)}`);
     }
   };
 

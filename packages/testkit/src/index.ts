@@ -7,6 +7,8 @@ export type { CollectOptions, Seen } from './delivery-cases.js';
 export { collect } from './delivery-cases.js';
 export type { Deferred } from './helpers.js';
 export { Collector, deferred, Scope, uniqueName, within } from './helpers.js';
+export type { WaitForPortOptions } from './processes.js';
+export { freePort, waitForPort } from './processes.js';
 export { runTransportSuite, suiteCases } from './suite.js';
 export type { CaseContext, SuiteCase, TransportSuiteOptions } from './suite-case.js';
 export type { TcpProxy } from './tcp-proxy.js';
