@@ -9,6 +9,8 @@ export type { CourierTransportOptions } from './client/courier-transport.js';
 export { CourierTransport, courierTransport } from './client/courier-transport.js';
 export type { BrokerEngineOptions, EngineStats, GroupStats } from './engine/broker-engine.js';
 export { BrokerEngine } from './engine/broker-engine.js';
+export type { Registration, ServiceInstance } from './engine/service-registry.js';
+export { ServiceRegistry } from './engine/service-registry.js';
 export type { BrokerServer, BrokerServerOptions } from './server/broker-server.js';
 export { startBroker } from './server/broker-server.js';
 export type { HttpAdmin } from './server/http-admin.js';

@@ -164,3 +164,35 @@ describe('broker server', () => {
     await consumer.close({ timeout: 100 });
   });
 });
+
+describe('service registry', () => {
+  it('lists live instances with their handlers and subscriptions over HTTP; a closed connection leaves', async () => {
+    const { startHttpAdmin } = await import('../src/index.js');
+    const admin = await startHttpAdmin({
+      engine: broker.engine,
+      host: '127.0.0.1',
+      port: 0,
+      ready: () => true,
+    });
+    const inventory = await courierTransport({
+      port: broker.port,
+      token: 'admin',
+      service: 'inventory',
+      instance: 'inv-1',
+    }).then((t) => connect(t, { service: 'inventory' }));
+    await inventory.handle('inventory.reserve', () => ({ ok: true })).ready;
+    await inventory.subscribe('orders.created', () => undefined, { group: 'inventory' }).ready;
+    const services = async (): Promise<
+      Array<{ service: string; instance: string; handlers: string[]; subscriptions: string[] }>
+    > => (await fetch(`http://127.0.0.1:${admin.port}/api/services`)).json() as never;
+    const listed = (await services()).find((s) => s.instance === 'inv-1');
+    expect(listed).toMatchObject({
+      service: 'inventory',
+      handlers: ['inventory.reserve'],
+      subscriptions: ['inventory orders.created'],
+    });
+    await inventory.close();
+    await expect.poll(async () => (await services()).some((s) => s.instance === 'inv-1')).toBe(false);
+    await admin.close();
+  });
+});

@@ -31,6 +31,7 @@ import type { SyncPolicy } from '../storage/sync-policy.js';
 import { DeadLetterLog } from './dead-letter-log.js';
 import { DurableGroup, REPLAY_HEADER } from './durable-group.js';
 import { encodeMessage } from './records.js';
+import { ServiceRegistry } from './service-registry.js';
 
 /** Options of {@link BrokerEngine.open}. */
 export interface BrokerEngineOptions {
@@ -75,6 +76,8 @@ export class BrokerEngine implements LocalEngine {
   readonly durable = true;
   readonly maxPayload: number;
   readonly responders = new ResponderTable();
+  /** The connections served by the broker's TCP server, by service and instance. */
+  readonly services = new ServiceRegistry();
   readonly deadLetters: DeadLetterStore;
   readonly dir: string;
   readonly #log: StreamLog;

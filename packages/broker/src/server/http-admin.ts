@@ -1,6 +1,7 @@
 /**
  * The broker's HTTP port: `/healthz` (the process answers), `/readyz` (the
- * engine is open and serving) and JSON views of streams and groups, for
+ * engine is open and serving) and JSON views of streams, groups and live
+ * service instances, for
  * load balancers, Kubernetes probes and people.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -32,6 +33,7 @@ export async function startHttpAdmin(options: {
         : json(res, 503, { status: 'starting or stopping' }),
     '/api/streams': async (res) => json(res, 200, [(await options.engine.stats()).stream]),
     '/api/groups': async (res) => json(res, 200, (await options.engine.stats()).groups),
+    '/api/services': (res) => json(res, 200, options.engine.services.list()),
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const route = routes[(req.url ?? '/').split('?')[0] ?? '/'];

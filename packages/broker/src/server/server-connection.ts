@@ -17,6 +17,7 @@ import {
   type WireError,
 } from '@courier/core';
 import type { BrokerEngine } from '../engine/broker-engine.js';
+import type { Registration } from '../engine/service-registry.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameOutput } from '../protocol/frame-output.js';
 import {
@@ -56,7 +57,10 @@ export class ServerConnection {
   readonly #responders = new Map<number, Responder>();
   readonly #calls = new Map<number, (reply: Reply) => void>();
   readonly #settling = new Set<Promise<void>>();
+  readonly #heartbeat: NodeJS.Timeout;
   #permissions: Permissions | undefined;
+  #registration: Registration | undefined;
+  #heard = Date.now();
   #nextCall = 0;
   #nextToken = 0;
 
@@ -75,6 +79,14 @@ export class ServerConnection {
     socket.on('close', () => this.#closed());
     socket.on('error', () => undefined);
     socket.on('drain', () => this.#resume());
+    // Liveness is the connection's: ping a quiet client, and drop one silent for three heartbeats.
+    this.#heartbeat = setInterval(() => {
+      const quiet = Date.now() - this.#heard;
+      if (quiet > 3 * context.heartbeat)
+        this.end(new CourierError('CONNECTION_CLOSED', 'no frame from the client for three heartbeats'));
+      else if (quiet > context.heartbeat) this.#out.send({ type: FrameType.PING, nonce: quiet >>> 0 });
+    }, context.heartbeat);
+    this.#heartbeat.unref();
   }
 
   /** Ends the connection, telling the client why when there is a reason. */
@@ -86,6 +98,7 @@ export class ServerConnection {
   }
 
   #receive(chunk: Buffer): void {
+    this.#heard = Date.now();
     let frames: Frame[];
     try {
       frames = this.#decoder.push(chunk);
@@ -112,6 +125,8 @@ export class ServerConnection {
   }
 
   #closed(): void {
+    clearInterval(this.#heartbeat);
+    this.#registration?.remove();
     this.#transport.kill();
     this.#deliveries.clear();
   }
@@ -120,7 +135,7 @@ export class ServerConnection {
     if (!this.#permissions) {
       if (frame.type !== FrameType.HELLO)
         throw new CourierError('PROTOCOL_ERROR', 'the first frame must be HELLO');
-      this.#hello(frame.minVersion, frame.maxVersion, frame.token);
+      this.#hello(frame);
       return;
     }
     switch (frame.type) {
@@ -172,7 +187,8 @@ export class ServerConnection {
     }
   }
 
-  #hello(min: number, max: number, token: string): void {
+  #hello(hello: Extract<Frame, { type: typeof FrameType.HELLO }>): void {
+    const { minVersion: min, maxVersion: max, token } = hello;
     if (min > PROTOCOL_VERSION.max || max < PROTOCOL_VERSION.min) {
       throw new CourierError(
         'PROTOCOL_ERROR',
@@ -188,6 +204,13 @@ export class ServerConnection {
       return;
     }
     this.#permissions = permissions;
+    this.#registration = this.#context.engine.services.register({
+      service: hello.service,
+      instance: hello.instance,
+      client: hello.client,
+      address: `${this.#socket.remoteAddress ?? '?'}:${this.#socket.remotePort ?? '?'}`,
+      since: Date.now(),
+    });
     this.#out.send({
       type: FrameType.WELCOME,
       version: Math.min(max, PROTOCOL_VERSION.max),
@@ -233,6 +256,7 @@ export class ServerConnection {
       .then(
         (consumer) => {
           this.#consumers.set(id, consumer);
+          this.#registration?.subscriptions.add(`${frame.group} ${frame.subject}`);
           this.#out.send({ type: FrameType.SUBSCRIBED, consumer: id });
         },
         (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
@@ -307,6 +331,7 @@ export class ServerConnection {
       .then(
         (responder) => {
           this.#responders.set(id, responder);
+          this.#registration?.handlers.add(subject);
           this.#out.send({ type: FrameType.SERVING, responder: id });
         },
         (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
