@@ -69,7 +69,8 @@ export class ServerConnection {
     this.#context = context;
     this.#out = new FrameOutput(socket);
     this.#decoder = new FrameDecoder({ maxFrame: context.maxFrame });
-    this.#transport = new LocalTransport({ engine: context.engine });
+    // Messages arrive freshly decoded from the wire: nothing else holds them, so no defensive copy.
+    this.#transport = new LocalTransport({ engine: context.engine, copy: false });
     this.#confirmer = new PublishConfirmer({
       send: (frame) => this.#out.send(frame),
       onIdle: () => this.#resume(),

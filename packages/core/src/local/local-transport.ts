@@ -24,6 +24,12 @@ export interface LocalTransportOptions<E extends LocalEngine> {
   engine: E;
   /** Capabilities to hide, to exercise the Bus's gap filling. */
   without?: readonly Capability[];
+  /**
+   * Copy messages on the way in and out (default true), so a caller changing
+   * its objects later cannot reach consumers. A server that decodes fresh
+   * messages from the wire turns it off.
+   */
+  copy?: boolean;
 }
 
 function copy(message: RawMessage): RawMessage {
@@ -38,9 +44,11 @@ export class LocalTransport<E extends LocalEngine = LocalEngine> implements Tran
   readonly local: E;
   readonly deadLetters: DeadLetterStore | undefined;
   readonly #closers = new Set<() => void>();
+  readonly #copy: (message: RawMessage) => RawMessage;
   #closed = false;
 
   constructor(options: LocalTransportOptions<E>) {
+    this.#copy = options.copy === false ? (message) => message : copy;
     this.local = options.engine;
     this.engine = options.engine.name;
     const without = new Set(options.without ?? []);
@@ -78,7 +86,7 @@ export class LocalTransport<E extends LocalEngine = LocalEngine> implements Tran
 
   async publish(message: RawMessage): Promise<void> {
     this.#open();
-    await this.local.publish(copy(message), { dedup: this.capabilities.dedup });
+    await this.local.publish(this.#copy(message), { dedup: this.capabilities.dedup });
   }
 
   async consume(options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Promise<Consumer> {
@@ -118,7 +126,7 @@ export class LocalTransport<E extends LocalEngine = LocalEngine> implements Tran
     this.#open();
     this.#require('request');
     const responder = this.local.responders.pick(message.subject);
-    const request = copy(message);
+    const request = this.#copy(message);
     return new Promise<Reply>((resolve, reject) => {
       const finish = (): void => {
         clearTimeout(timer);
