@@ -25,6 +25,7 @@ import {
 } from '@courier/core';
 import { DeadLetterOp, type Frame, FrameType, SettleKind, type Settlement } from '../protocol/frame-types.js';
 import { ClientConnection, type Welcome } from './client-connection.js';
+import { PendingCalls } from './pending-calls.js';
 import { PublishPipeline } from './publish-pipeline.js';
 
 /** Options of {@link courierTransport}. */
@@ -64,8 +65,8 @@ export class CourierTransport implements Transport {
     number,
     { subject: string; handler: (m: RawMessage) => Promise<Reply>; ready?: Pending<void> }
   >();
-  readonly #requests = new Map<number, Pending<Reply> & { timer: NodeJS.Timeout }>();
-  readonly #ops = new Map<number, Pending<{ count: number; entries: DeadLetter[] }>>();
+  readonly #requests = new PendingCalls<Reply>();
+  readonly #ops = new PendingCalls<{ count: number; entries: DeadLetter[] }>();
   #nextId = 0;
   #scheduled = false;
   #closed = false;
@@ -138,28 +139,20 @@ export class CourierTransport implements Transport {
   request(message: RawMessage, options: { timeout: number }): Promise<Reply> {
     if (this.#closed) return Promise.reject(closedError());
     const id = ++this.#nextId;
-    return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#requests.delete(id);
-        reject(
+    return this.#requests.wait(
+      id,
+      () => this.#link.send({ type: FrameType.REQUEST, request: id, timeout: options.timeout, message }),
+      {
+        // The broker answers TIMEOUT itself; this later deadline only covers a broker that went silent.
+        timeout: options.timeout + 1000,
+        onTimeout: () =>
           new CourierError(
             'TIMEOUT',
             `no reply on ${message.subject} within ${options.timeout} ms; raise timeout or make the handler faster`,
           ),
-        );
-      }, options.timeout + 1000);
-      this.#requests.set(id, { resolve, reject, timer });
-      if (!this.#link.send({ type: FrameType.REQUEST, request: id, timeout: options.timeout, message })) {
-        this.#requests.delete(id);
-        clearTimeout(timer);
-        reject(
-          new CourierError(
-            'CONNECTION_CLOSED',
-            `not connected to the broker; the request to ${message.subject} was not sent, retry it`,
-          ),
-        );
-      }
-    });
+        what: `the request to ${message.subject}`,
+      },
+    );
   }
 
   async serve(subject: string, handler: (request: RawMessage) => Promise<Reply>): Promise<Responder> {
@@ -241,15 +234,8 @@ export class CourierTransport implements Transport {
   }
 
   #dropped(error: CourierError): void {
-    for (const [id, request] of this.#requests) {
-      clearTimeout(request.timer);
-      request.reject(error);
-      this.#requests.delete(id);
-    }
-    for (const [id, op] of this.#ops) {
-      op.reject(error);
-      this.#ops.delete(id);
-    }
+    this.#requests.rejectAll(error);
+    this.#ops.rejectAll(error);
     for (const [id, resolve] of this.#detaching) {
       resolve(); // the broker released the member with the link
       this.#detaching.delete(id);
@@ -280,14 +266,9 @@ export class CourierTransport implements Transport {
       case FrameType.DELIVER:
         this.#deliver(frame.consumer, frame.deliveries);
         return;
-      case FrameType.REPLY: {
-        const request = this.#requests.get(frame.request);
-        if (!request) return; // timed out: the late reply is dropped
-        this.#requests.delete(frame.request);
-        clearTimeout(request.timer);
-        request.resolve(frame.reply);
+      case FrameType.REPLY:
+        this.#requests.resolve(frame.request, frame.reply); // after a timeout, the late reply is dropped
         return;
-      }
       case FrameType.SERVING:
         this.#responders.get(frame.responder)?.ready?.resolve();
         return;
@@ -295,8 +276,7 @@ export class CourierTransport implements Transport {
         this.#answer(frame.responder, frame.call, frame.message);
         return;
       case FrameType.DEAD_LETTERS_RESULT:
-        this.#ops.get(frame.op)?.resolve({ count: frame.count, entries: frame.entries });
-        this.#ops.delete(frame.op);
+        this.#ops.resolve(frame.op, { count: frame.count, entries: frame.entries });
         return;
       case FrameType.ERROR:
         this.#failed(frame.ref, CourierError.fromWire(frame.error));
@@ -366,18 +346,7 @@ export class CourierTransport implements Transport {
       responder.ready.reject(error);
       return;
     }
-    const op = this.#ops.get(ref);
-    if (op) {
-      this.#ops.delete(ref);
-      op.reject(error);
-      return;
-    }
-    const request = this.#requests.get(ref);
-    if (request) {
-      this.#requests.delete(ref);
-      clearTimeout(request.timer);
-      request.reject(error);
-    }
+    if (!this.#ops.reject(ref, error)) this.#requests.reject(ref, error);
   }
 
   #deadLetterOp(
@@ -386,21 +355,14 @@ export class CourierTransport implements Transport {
     o: { limit?: number; ids?: readonly string[] | undefined },
   ): Promise<{ count: number; entries: DeadLetter[] }> {
     const op = ++this.#nextId;
-    return new Promise((resolve, reject) => {
-      this.#ops.set(op, { resolve, reject });
-      const sent = this.#link.send({
-        type: FrameType.DEAD_LETTERS,
-        op,
-        action,
-        group,
-        limit: o.limit ?? 0,
-        ids: o.ids ? [...o.ids] : undefined,
-      });
-      if (!sent) {
-        this.#ops.delete(op);
-        reject(new CourierError('CONNECTION_CLOSED', 'not connected to the broker; retry'));
-      }
-    });
+    const ids = o.ids ? [...o.ids] : undefined;
+    return this.#ops.wait(
+      op,
+      () => this.#link.send({ type: FrameType.DEAD_LETTERS, op, action, group, limit: o.limit ?? 0, ids }),
+      {
+        what: `the dead-letter request for ${group}`,
+      },
+    );
   }
 }
 
