@@ -1,16 +1,26 @@
 /**
  * Dead letters on Kafka: each group has a dead-letter topic
  * (`__courier.dlq.<group>`, one partition used, so entries keep their
- * order). An entry is the message as a record, plus headers with the
- * pattern, the error and the attempts. Kafka cannot delete a record, so
- * replay and purge append a removal marker naming the ids they took; a
- * listing reads the topic from its start and leaves out what a later
- * marker removed. Replay republishes the message on the group's retry
- * topic for that pattern, with attempts counted afresh.
+ * order). An entry is the message as a record, plus the dead-letter fields
+ * (group, pattern, error, attempts, time) in the shared format of
+ * `@courier/core`, under the names of {@link DeadLetterHeader}. Kafka
+ * cannot delete a record, so replay and purge append a removal marker
+ * naming the ids they took; a listing reads the topic from its start and
+ * leaves out what a later marker removed. Replay republishes the message
+ * on the group's retry topic for that pattern, with attempts counted
+ * afresh.
  */
 import { randomUUID } from 'node:crypto';
 import type { KafkaConsumer, Message } from '@confluentinc/kafka-javascript';
-import { CourierError, type DeadLetter, type DeadLetterStore, type WireError } from '@courier/core';
+import {
+  CourierError,
+  type DeadLetter,
+  type DeadLetterHeaderNames,
+  type DeadLetterStore,
+  deadLetterFromHeaders,
+  deadLetterHeaders,
+  type WireError,
+} from '@courier/core';
 import type { Kafka } from './native.js';
 import { fromRecord, type IncomingRecord, type RecordHeader, toRecord } from './record.js';
 import { deadLetterTopic, retryTopic } from './topic-names.js';
@@ -26,10 +36,21 @@ export interface DeadLetterContext {
   watermarks(topic: string, partition: number): Promise<{ low: number; high: number }>;
 }
 
-const PATTERN = 'courier-dlq-pattern';
-const ERROR = 'courier-dlq-error';
-const ATTEMPTS = 'courier-dlq-attempts';
-const TIME = 'courier-dlq-time';
+/**
+ * Header names of the dead-letter fields, written and read by
+ * `deadLetterHeaders` of `@courier/core`. The `courier-` prefix is
+ * reserved in records (see `record.ts`), so they never reach a message's
+ * application headers.
+ */
+export const DeadLetterHeader = {
+  group: 'courier-dlq-group',
+  pattern: 'courier-dlq-pattern',
+  error: 'courier-dlq-error',
+  attempts: 'courier-dlq-attempts',
+  time: 'courier-dlq-time',
+} as const satisfies DeadLetterHeaderNames;
+
+/** The header of a removal marker: the JSON array of the message ids it removes. Kafka's own, not a dead-letter field. */
 const REMOVED = 'courier-dlq-removed';
 
 /** What gets written for one dead letter. */
@@ -62,12 +83,17 @@ export class KafkaDeadLetterStore implements DeadLetterStore {
   /** Appends a dead letter to its group's topic. */
   async add(input: DeadLetterInput): Promise<void> {
     const record = toRecord(input.incoming.message);
-    const extra: RecordHeader[] = [
-      { [PATTERN]: input.pattern },
-      { [ERROR]: JSON.stringify(input.error) },
-      { [ATTEMPTS]: String(input.attempts) },
-      { [TIME]: String(Date.now()) },
-    ];
+    const fields = deadLetterHeaders(
+      {
+        group: input.group,
+        pattern: input.pattern,
+        error: input.error,
+        attempts: input.attempts,
+        time: Date.now(),
+      },
+      DeadLetterHeader,
+    );
+    const extra: RecordHeader[] = Object.entries(fields).map(([name, value]) => ({ [name]: value }));
     record.headers.push(...extra);
     await this.#ctx.produce(deadLetterTopic(input.group, this.#ctx.topicPrefix), 0, record);
   }
@@ -152,20 +178,14 @@ export class KafkaDeadLetterStore implements DeadLetterStore {
         continue;
       }
       const { message } = fromRecord(record, '');
-      let error: WireError;
-      try {
-        error = JSON.parse(header(record, ERROR) ?? '') as WireError;
-      } catch {
-        error = { code: 'INTERNAL', message: 'unreadable dead-letter error', retryable: false };
-      }
-      entries.push({
-        message,
+      const fields = deadLetterFromHeaders((name) => header(record, name), DeadLetterHeader, {
         group,
-        pattern: header(record, PATTERN) ?? message.subject,
-        error,
-        attempts: Number(header(record, ATTEMPTS) ?? 0),
-        time: Number(header(record, TIME) ?? record.timestamp ?? 0),
+        pattern: message.subject,
+        time: record.timestamp ?? 0,
       });
+      // A hashed topic name is shared, should two long group names ever hash alike: keep this group's.
+      if (fields.group !== group) continue;
+      entries.push({ message, ...fields });
     }
     return entries;
   }

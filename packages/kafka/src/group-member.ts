@@ -7,37 +7,20 @@
  * ack. On a rebalance, a revoked partition stops handing out,
  * waits briefly for its deliveries to settle, commits, and is released;
  * deliveries still unsettled then go to the partition's next owner.
+ *
+ * This module is the consumer side: joining, the fetch loop, pausing and
+ * resuming, rebalances and the choice of what to hand out next. What
+ * happens to a record once handed out (ack wait, retry, dead letter) is in
+ * `deliveries.ts`; the batching of commits in `commit-batcher.ts`.
  */
 import type { KafkaConsumer as BaseConsumer, LibrdKafkaError, Message } from '@confluentinc/kafka-javascript';
-import type { ConsumeOptions, Consumer, Delivery, WireError } from '@courier/core';
-import type { Kafka } from './native.js';
-import { PartitionState, type Pending, parseCarry } from './partition-state.js';
+import type { ConsumeOptions, Consumer, Delivery } from '@courier/core';
+import { CommitBatcher } from './commit-batcher.js';
+import { Deliveries, type Slot } from './deliveries.js';
+import type { MemberContext } from './member-context.js';
+import { PartitionState, parseCarry } from './partition-state.js';
 import { fromRecord, type IncomingRecord } from './record.js';
 import { patternToSubscription, retryTopic, topicToSubject } from './topic-names.js';
-
-/** What a member needs from its transport. */
-export interface MemberContext {
-  readonly kafka: Kafka;
-  readonly config: Record<string, string | number | boolean>;
-  readonly topicPrefix: string;
-  readonly metadataRefresh: number;
-  readonly revokeWait: number;
-  /** The longest `consume` waits for this member's first partitions. */
-  readonly joinWait: number;
-  /** Makes sure a topic exists (a metadata request, which creates it where the cluster allows). */
-  ensureTopic(topic: string): Promise<void>;
-  /** Produces a retry copy (attempts so far, due time) on the group's retry topic. */
-  retry(topic: string, incoming: IncomingRecord, attempts: number, due: number): Promise<void>;
-  /** Stores a dead letter. */
-  deadLetter(entry: {
-    incoming: IncomingRecord;
-    group: string;
-    pattern: string;
-    error: WireError;
-    attempts: number;
-  }): Promise<void>;
-  onError(error: unknown): void;
-}
 
 type KafkaConsumer = BaseConsumer;
 
@@ -45,8 +28,6 @@ const ASSIGN = -175;
 /** librdkafka's logical offset for the start of a partition. */
 const BEGINNING = -2;
 const REVOKE = -174;
-/** Commits are batched over this many milliseconds; a crash redelivers at most what was settled meanwhile. */
-const COMMIT_INTERVAL = 20;
 /** Records fetched per call. */
 const BATCH = 100;
 
@@ -58,13 +39,10 @@ function isTransient(error: LibrdKafkaError): boolean {
 /** Pause fetching when this many records per in-flight slot are buffered. */
 const BUFFER_FACTOR = 20;
 
-type Slot = Pending<IncomingRecord>;
-
 /** A Courier group member backed by a Kafka consumer. */
 export class GroupMember implements Consumer {
   readonly #ctx: MemberContext;
   readonly #options: ConsumeOptions;
-  readonly #onDelivery: (delivery: Delivery) => void;
   readonly #retryTopic: string;
   readonly #since: number;
   readonly #states = new Map<string, PartitionState<IncomingRecord>>();
@@ -77,23 +55,40 @@ export class GroupMember implements Consumer {
   readonly #parked = new Map<string, PartitionState<IncomingRecord>>();
   /** Topic to subject, decoded once per topic. */
   readonly #subjects = new Map<string, string>();
-  readonly #held = new Set<NodeJS.Timeout>();
+  /** Records handed out and how they settle; also the credit in use. */
+  readonly #deliveries: Deliveries;
+  readonly #commits: CommitBatcher;
   #consumer: KafkaConsumer | undefined;
   #polling: Promise<void> = Promise.resolve();
   #assigned: (() => void) | undefined;
-  #inFlight = 0;
   #stopped = false;
   #closed = false;
   #killed = false;
   #paused = false;
-  #commitTimer: NodeJS.Timeout | undefined;
   #rotation = 0;
 
   constructor(ctx: MemberContext, options: ConsumeOptions, onDelivery: (delivery: Delivery) => void) {
     this.#ctx = ctx;
     this.#options = options;
-    this.#onDelivery = onDelivery;
     this.#retryTopic = retryTopic(options.group, options.subject, ctx.topicPrefix);
+    this.#deliveries = new Deliveries({
+      ctx,
+      options,
+      retryTopic: this.#retryTopic,
+      onDelivery,
+      closed: () => this.#closed,
+      killed: () => this.#killed,
+      scheduleCommit: () => this.#commits.schedule(),
+      pump: () => this.#pump(),
+    });
+    this.#commits = new CommitBatcher({
+      consumer: () => this.#consumer,
+      partitions: () => this.#states.values(),
+      partition: (topic, partition) => this.#states.get(id(topic, partition)),
+      closed: () => this.#closed,
+      killed: () => this.#killed,
+      onError: (error) => this.#ctx.onError(error),
+    });
     // Compared with record timestamps (the producer's clock): see docs/engines/kafka.md.
     this.#since = Date.now();
   }
@@ -129,7 +124,7 @@ export class GroupMember implements Consumer {
           error: LibrdKafkaError | undefined,
           offsets: Array<{ topic: string; partition: number }>,
         ) => {
-          if (error) this.#retryCommits(offsets, error);
+          if (error) this.#commits.failed(offsets, error);
         },
       },
       { 'auto.offset.reset': 'earliest' },
@@ -161,6 +156,7 @@ export class GroupMember implements Consumer {
     clearTimeout(timer);
   }
 
+  /** Stops handing records out; what is in flight still settles, and nothing is committed or left yet. */
   async stop(): Promise<void> {
     this.#stopped = true;
   }
@@ -169,7 +165,7 @@ export class GroupMember implements Consumer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#stopped = true;
-    this.#flushCommits(true);
+    this.#commits.flush(true);
     this.#closed = true;
     await this.#disconnect();
   }
@@ -184,9 +180,8 @@ export class GroupMember implements Consumer {
   }
 
   async #disconnect(): Promise<void> {
-    clearTimeout(this.#commitTimer);
-    for (const timer of this.#held) clearTimeout(timer);
-    this.#held.clear();
+    this.#commits.cancel();
+    this.#deliveries.clear();
     const consumer = this.#consumer;
     if (!consumer) return;
     await this.#polling;
@@ -302,7 +297,7 @@ export class GroupMember implements Consumer {
     } catch (error) {
       this.#ctx.onError(error);
     }
-    this.#scheduleCommit();
+    this.#commits.schedule();
     if (positions.length > 0) this.#assigned?.();
     this.#pump();
   }
@@ -385,7 +380,7 @@ export class GroupMember implements Consumer {
     // Published before this new group subscribed: not for `deliver: 'new'`.
     const old =
       state.skipBefore !== undefined && (message.timestamp ?? incoming.message.time) < state.skipBefore;
-    if (state.add(pending, old) && old) this.#scheduleCommit();
+    if (state.add(pending, old) && old) this.#commits.schedule();
   }
 
   /** Hands out records while there is credit, partitions taken in turn. */
@@ -393,15 +388,15 @@ export class GroupMember implements Consumer {
     if (this.#stopped) return;
     const states = [...this.#states.values()];
     let progress = true;
-    while (progress && this.#inFlight < this.#options.maxInFlight) {
+    while (progress && this.#deliveries.inFlight < this.#options.maxInFlight) {
       progress = false;
-      for (let i = 0; i < states.length && this.#inFlight < this.#options.maxInFlight; i++) {
+      for (let i = 0; i < states.length && this.#deliveries.inFlight < this.#options.maxInFlight; i++) {
         const state = states[(this.#rotation + i) % states.length] as PartitionState<IncomingRecord>;
         if (state.revoked) continue;
         const pending = state.take();
         if (!pending) continue;
         progress = true;
-        this.#handOut(state, pending);
+        this.#deliveries.handOut(state, pending);
       }
       this.#rotation++;
     }
@@ -424,170 +419,6 @@ export class GroupMember implements Consumer {
       }
     } catch (error) {
       this.#ctx.onError(error);
-    }
-  }
-
-  #handOut(state: PartitionState<IncomingRecord>, pending: Slot): void {
-    const { record } = pending;
-    const due = record.retry?.due ?? 0;
-    const wait = due - Date.now();
-    this.#inFlight++;
-    state.inFlight++;
-    if (wait > 0) {
-      // A retry that is not due yet: hold it, uncommitted, so a crash loses nothing.
-      const timer = setTimeout(() => {
-        this.#held.delete(timer);
-        this.#deliver(state, pending);
-      }, wait);
-      this.#held.add(timer);
-      return;
-    }
-    this.#deliver(state, pending);
-  }
-
-  #deliver(state: PartitionState<IncomingRecord>, pending: Slot, again?: number): void {
-    const { record } = pending;
-    const attempt = again ?? Math.max(record.retry?.attempts ?? 0, state.earlierAttempts(pending.offset)) + 1;
-    this.#scheduleCommit(); // records the hand-out in the commit metadata
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const release = (): void => {
-      clearTimeout(timer);
-      state.inFlight--;
-      this.#inFlight--;
-    };
-    // Hands the same record out again from here, its offset still uncommitted, so a crash loses nothing.
-    const redeliver = (delay: number): void => {
-      const retry = setTimeout(() => {
-        this.#held.delete(retry);
-        if (this.#closed) return;
-        const again = (): void => {
-          this.#inFlight++;
-          state.inFlight++;
-          this.#deliver(state, pending, attempt + 1);
-        };
-        if (state.revoked && !state.dropped) state.deferred.push({ run: again, drop: () => undefined });
-        else if (!state.revoked) again();
-      }, delay);
-      this.#held.add(retry);
-    };
-    const armAckWait = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        if (settled) return;
-        settled = true; // the late settle of this delivery is ignored
-        release();
-        redeliver(0);
-        this.#pump();
-      }, this.#options.ackWait);
-    };
-    armAckWait();
-    const settle = async (action: () => Promise<void>): Promise<void> => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (state.revoked && !state.dropped && !this.#killed && !this.#closed) {
-        // Revoked: if this member gets the partition back the settle counts then; if another does, it delivers again.
-        state.deferred.push({
-          run: () => void settleNow(action),
-          drop: () => {
-            release();
-            this.#pump();
-          },
-        });
-        return;
-      }
-      await settleNow(action);
-    };
-    const settleNow = async (action: () => Promise<void>): Promise<void> => {
-      try {
-        if (!state.revoked && !this.#killed) await action();
-        if (!state.revoked) {
-          state.settle(pending);
-          this.#scheduleCommit();
-        }
-      } finally {
-        release();
-        this.#pump();
-      }
-    };
-    // Keyed records retry in place, holding their key, so later records of the key wait for them.
-    const keyed = state.orderKeys && pending.key !== undefined;
-    const delivery: Delivery = {
-      message: record.message,
-      attempt,
-      ack: () => settle(async () => undefined),
-      nack: async (delay) => {
-        if (!keyed) {
-          await settle(() =>
-            this.#ctx.retry(this.#retryTopic, record, attempt, Date.now() + Math.max(0, delay)),
-          );
-          return;
-        }
-        if (settled) return;
-        settled = true;
-        release();
-        redeliver(Math.max(0, delay));
-        this.#pump();
-      },
-      deadLetter: (error) =>
-        settle(() =>
-          this.#ctx.deadLetter({
-            incoming: record,
-            group: this.#options.group,
-            pattern: this.#options.subject,
-            error,
-            attempts: attempt,
-          }),
-        ),
-      touch: () => {
-        if (!settled) armAckWait();
-      },
-    };
-    try {
-      this.#onDelivery(delivery);
-    } catch (error) {
-      this.#ctx.onError(error);
-    }
-  }
-
-  #scheduleCommit(): void {
-    if (this.#commitTimer || this.#killed || this.#closed) return;
-    this.#commitTimer = setTimeout(() => {
-      this.#commitTimer = undefined;
-      this.#flushCommits();
-    }, COMMIT_INTERVAL);
-  }
-
-  /** Marks partitions whose commit failed as needing one again, and schedules it. */
-  #retryCommits(offsets: ReadonlyArray<{ topic: string; partition: number }>, error: unknown): void {
-    if (this.#killed) return;
-    for (const tp of offsets) this.#states.get(id(tp.topic, tp.partition))?.forget();
-    if (this.#closed) {
-      this.#ctx.onError(error);
-      return;
-    }
-    clearTimeout(this.#commitTimer);
-    this.#commitTimer = setTimeout(() => {
-      this.#commitTimer = undefined;
-      this.#flushCommits();
-    }, 50);
-  }
-
-  #flushCommits(sync = false): void {
-    const consumer = this.#consumer;
-    if (!consumer || this.#killed || this.#closed) return;
-    const commits = [...this.#states.values()]
-      .filter((s) => !s.revoked)
-      .map((s) => s.commit())
-      .filter((c) => c !== undefined);
-    if (commits.length === 0) return;
-    try {
-      if (sync) consumer.commitSync(commits);
-      else consumer.commit(commits);
-    } catch (error) {
-      // Usually a rebalance in progress: try again shortly; the watermark only moves forward.
-      this.#retryCommits(commits, error);
     }
   }
 }

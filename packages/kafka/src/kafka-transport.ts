@@ -20,7 +20,8 @@ import {
   type Transport,
 } from '@courier/core';
 import { KafkaDeadLetterStore } from './dead-letter-store.js';
-import { GroupMember, type MemberContext } from './group-member.js';
+import { GroupMember } from './group-member.js';
+import type { MemberContext } from './member-context.js';
 import { type Kafka, kafkaLibrary } from './native.js';
 import { type OutgoingRecord, toRecord } from './record.js';
 import { subjectToTopic } from './topic-names.js';
