@@ -196,3 +196,72 @@ describe('service registry', () => {
     await admin.close();
   });
 });
+
+describe('broker server against raw clients', () => {
+  function frames(...list: Parameters<typeof writeFrame>[1][]): Buffer {
+    const w = new WireWriter();
+    for (const f of list) writeFrame(w, f);
+    return Buffer.from(w.take());
+  }
+  const message = (subject: string, headers: Record<string, string> = {}) => ({
+    id: `raw-${Math.random()}`,
+    subject,
+    contentType: 'application/json',
+    source: 'raw',
+    time: Date.now(),
+    headers,
+    payload: new Uint8Array([1]),
+  });
+
+  it('refuses a malformed subject or a reserved header per message, and out-of-order publish numbers with PROTOCOL_ERROR', async () => {
+    const { received } = await rawSession(
+      Buffer.concat([
+        hello('admin'),
+        frames({
+          type: FrameType.PUBLISH,
+          firstSeq: 1,
+          messages: [
+            message('orders.*'),
+            message('ok.subject', { 'courier-replay-to': 'x' }),
+            message('ok.subject'),
+          ],
+        }),
+      ]),
+      500,
+    );
+    const text = received.toString('latin1');
+    expect(text).toContain('INVALID_SUBJECT');
+    expect(text).toContain('is reserved for dead-letter replays');
+    const skipped = await rawSession(
+      Buffer.concat([
+        hello('admin'),
+        frames(
+          { type: FrameType.PUBLISH, firstSeq: 5, messages: [message('a.b')] },
+          { type: FrameType.PUBLISH, firstSeq: 9, messages: [message('a.b')] },
+        ),
+      ]),
+    );
+    expect(skipped.closed).toBe(true);
+    expect(skipped.received.toString('latin1')).toContain('out of order');
+  });
+
+  it('keeps dead letters to tokens with every right', async () => {
+    const limited = await courierTransport({ port: broker.port, token: 'orders-only' });
+    await expect(limited.deadLetters.list('billing')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await limited.close();
+  });
+
+  it('refuses, in the client, what a frame cannot carry, without disturbing other publishes', async () => {
+    const bus = await busFor('admin');
+    await expect(bus.publish('orders.created', 1, { key: 'k'.repeat(70_000) })).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+    });
+    await expect(
+      bus.publish('orders.created', 1, { headers: { big: '€'.repeat(3_000_000) } }),
+    ).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    await expect(bus.publish('orders.created', 2)).resolves.toHaveProperty('id');
+    await bus.close();
+  });
+});

@@ -113,6 +113,17 @@ function ackWaitOf(value: Duration | undefined): number {
       'INVALID_OPTION',
       `ackWait must be at least 10ms, got ${ms} ms; the default is 30s`,
     );
+  return atMostLongestTimer(ms, 'ackWait');
+}
+
+/** Timeouts and ack waits are timers: at most 2^31-1 ms (24.8 days). Delays may be longer. */
+function atMostLongestTimer(ms: number, name: string): number {
+  if (ms > 2 ** 31 - 1) {
+    throw new CourierError(
+      'INVALID_OPTION',
+      `${name} of ${ms} ms is longer than the longest supported, 24 days; use a shorter one`,
+    );
+  }
   return ms;
 }
 
@@ -255,7 +266,10 @@ export class Bus {
       assertSubject(subject, { wildcards: false });
       if (!this.transport.capabilities.request) throw unsupported(this.transport, 'request', 'request');
       await validate(request, data, `request to ${subject}`);
-      const timeout = optionalMillis(options.timeout, 'timeout', this.#requestTimeout);
+      const timeout = atMostLongestTimer(
+        optionalMillis(options.timeout, 'timeout', this.#requestTimeout),
+        'timeout',
+      );
       const message = outgoingMessage(this.#outgoing, subject, data, options);
       assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
       const call = { kind: 'request' as const, subject, data, headers: message.headers };

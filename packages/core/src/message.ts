@@ -60,9 +60,11 @@ export function messageInfo(message: RawMessage): MessageInfo {
 
 /** The payload size plus the attributes, as engines count it against their limits. */
 export function messageSize(message: RawMessage): number {
-  let size = message.payload.byteLength + message.id.length + message.subject.length + message.source.length;
-  for (const [name, value] of Object.entries(message.headers)) size += name.length + value.length;
-  return size + (message.key?.length ?? 0) + message.contentType.length;
+  // UTF-8 bytes, as every engine counts them on the wire (one character may take up to four).
+  const bytes = Buffer.byteLength;
+  let size = message.payload.byteLength + bytes(message.id) + bytes(message.subject) + bytes(message.source);
+  for (const [name, value] of Object.entries(message.headers)) size += bytes(name) + bytes(value);
+  return size + (message.key === undefined ? 0 : bytes(message.key)) + bytes(message.contentType);
 }
 
 /** `1.5 MB`, `512 B`: sizes for error messages. */

@@ -95,6 +95,13 @@ export class ClientConnection {
       const where = `courier://${this.#o.host}:${this.#o.port}`;
       const socket = tcpConnect({ host: this.#o.host, port: this.#o.port });
       socket.setNoDelay(true);
+      socket.setKeepAlive(true, 10_000);
+      // A broker that never answers the handshake is as good as down.
+      socket.setTimeout(10_000, () => {
+        if (!welcomed) socket.destroy();
+      });
+      let heard = Date.now();
+      let heartbeat: NodeJS.Timeout | undefined;
       const out = new FrameOutput(socket);
       const decoder = new FrameDecoder({ maxFrame: 64 * 1024 * 1024 });
       let welcomed = false;
@@ -113,6 +120,7 @@ export class ClientConnection {
         });
       });
       socket.on('data', (chunk: Buffer) => {
+        heard = Date.now();
         let frames: Frame[];
         try {
           frames = decoder.push(chunk);
@@ -134,6 +142,16 @@ export class ClientConnection {
                 server: frame.server,
               };
               decoder.maxFrame = frame.maxFrame;
+              socket.setTimeout(0);
+              // Liveness is the link's: ping a quiet broker, and drop a link silent for three heartbeats
+              // (the drop starts a reconnect).
+              const every = Math.max(frame.heartbeat, 1000);
+              heartbeat = setInterval(() => {
+                const quiet = Date.now() - heard;
+                if (quiet > 3 * every) socket.destroy();
+                else if (quiet > every) out.send({ type: FrameType.PING, nonce: quiet >>> 0 });
+              }, every);
+              heartbeat.unref();
               this.#o.onConnected(this.#welcome);
               resolve(this.#welcome);
             } else if (frame.type === FrameType.ERROR) {
@@ -154,6 +172,7 @@ export class ClientConnection {
         );
       });
       socket.on('close', () => {
+        clearInterval(heartbeat);
         const error = failure ?? new CourierError('CONNECTION_CLOSED', `the link to ${where} was closed`);
         this.#welcome = undefined;
         if (!welcomed) {

@@ -24,6 +24,7 @@ import {
   toCourierError,
 } from '@courier/core';
 import { DeadLetterOp, type Frame, FrameType, SettleKind, type Settlement } from '../protocol/frame-types.js';
+import { messageWireSize } from '../protocol/structures.js';
 import { ClientConnection, type Welcome } from './client-connection.js';
 import { PendingCalls } from './pending-calls.js';
 import { PublishPipeline } from './publish-pipeline.js';
@@ -99,12 +100,15 @@ export class CourierTransport implements Transport {
 
   publish(message: RawMessage): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
+    let size: number;
     try {
       assertSize(message, this.capabilities.maxPayload, this.engine);
+      // What the frame cannot carry is refused here, before it could wedge the link for everyone.
+      size = messageWireSize(message);
     } catch (error) {
       return Promise.reject(error);
     }
-    const published = this.#publishes.add(message);
+    const published = this.#publishes.add(message, size);
     this.#schedule();
     return published;
   }
@@ -243,6 +247,7 @@ export class CourierTransport implements Transport {
     if (!this.#closed) return; // publishes and members wait for the next link
     this.#publishes.rejectAll(error);
     for (const member of this.#members.values()) member.attached?.reject(error);
+    for (const responder of this.#responders.values()) responder.ready?.reject(error);
   }
 
   #receive(frame: Frame): void {

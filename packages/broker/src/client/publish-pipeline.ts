@@ -4,13 +4,15 @@
  * ranges or PUBLISH_FAILED. On a new link, everything unconfirmed is sent
  * again in order with its message id, so the broker's dedup keeps it once.
  */
-import { type CourierError, messageSize, type RawMessage } from '@courier/core';
+import type { CourierError, RawMessage } from '@courier/core';
 import { type Frame, FrameType } from '../protocol/frame-types.js';
 
 const FRAME_BYTES = 1024 * 1024;
 
 interface Pending {
   message: RawMessage;
+  /** Its encoded size, to cut frames by. */
+  size: number;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -29,11 +31,11 @@ export class PublishPipeline {
     this.#send = send;
   }
 
-  /** Queues a publish; resolves on its CONFIRM. Call `flush` to send. */
-  add(message: RawMessage): Promise<void> {
+  /** Queues a publish of `size` encoded bytes; resolves on its CONFIRM. Call `flush` to send. */
+  add(message: RawMessage, size: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const seq = this.#next++;
-      this.#pending.set(seq, { message, resolve, reject });
+      this.#pending.set(seq, { message, size, resolve, reject });
       this.#outbox.push(seq);
     });
   }
@@ -54,7 +56,7 @@ export class PublishPipeline {
         if (!pending) continue;
         this.#onLink.set(this.#linkNext++, seq);
         messages.push(pending.message);
-        bytes += messageSize(pending.message) + 64;
+        bytes += pending.size;
       }
       if (messages.length > 0) this.#send({ type: FrameType.PUBLISH, firstSeq: first, messages });
     }

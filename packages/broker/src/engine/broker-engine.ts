@@ -84,6 +84,7 @@ export class BrokerEngine implements LocalEngine {
   readonly #groupStore: GroupStore;
   readonly #dead: DeadLetterLog;
   readonly #groups = new Map<string, Promise<DurableGroup>>();
+  readonly #deadLetterTurns = new Map<string, Promise<number>>();
   readonly #onError: (error: unknown) => void;
   #closed = false;
 
@@ -103,16 +104,30 @@ export class BrokerEngine implements LocalEngine {
     };
     this.deadLetters = {
       list: async (group, listOptions = {}) => this.#dead.list(group, listOptions.limit),
-      replay: async (group, ids) => {
-        const taken = await this.#dead.take(group, ids);
-        for (const entry of taken) {
-          const headers = { ...entry.message.headers, [REPLAY_HEADER]: groupKey(entry.group, entry.pattern) };
-          // No dedup id: the original id was accepted before and must not swallow its replay.
-          await this.#append({ ...entry.message, headers }, false);
-        }
-        return taken.length;
-      },
-      purge: async (group, ids) => (await this.#dead.take(group, ids)).length,
+      replay: (group, ids) =>
+        this.#deadLetterTurn(group, async () => {
+          // Only to durable groups (a private subscription's group is gone), and appended before being
+          // removed, so a crash or a full disk in between leaves a duplicate, never a loss.
+          const found = (await this.#dead.find(group, ids)).filter(({ entry }) =>
+            this.#groupStore.get(groupKey(entry.group, entry.pattern)),
+          );
+          for (const { entry } of found) {
+            const headers = {
+              ...entry.message.headers,
+              [REPLAY_HEADER]: groupKey(entry.group, entry.pattern),
+            };
+            // No dedup id: the original id was accepted before and must not swallow its replay.
+            await this.#append({ ...entry.message, headers }, false);
+          }
+          await this.#dead.remove(found);
+          return found.length;
+        }),
+      purge: (group, ids) =>
+        this.#deadLetterTurn(group, async () => {
+          const found = await this.#dead.find(group, ids);
+          await this.#dead.remove(found);
+          return found.length;
+        }),
     };
   }
 
@@ -131,6 +146,12 @@ export class BrokerEngine implements LocalEngine {
   async publish(message: RawMessage, options: { dedup: boolean }): Promise<void> {
     this.#assertOpen();
     assertSize(message, this.maxPayload, this.name);
+    if (message.headers[REPLAY_HEADER] !== undefined) {
+      throw new CourierError(
+        'INVALID_MESSAGE',
+        `header ${REPLAY_HEADER} is reserved for dead-letter replays; use another name`,
+      );
+    }
     await this.#append(message, options.dedup);
   }
 
@@ -156,6 +177,12 @@ export class BrokerEngine implements LocalEngine {
       opening.catch(() => this.#groups.delete(key));
     }
     const group = await opening;
+    if ((group.options.store !== undefined) !== options.durable) {
+      throw new CourierError(
+        'INVALID_OPTION',
+        `group ${options.group} on ${options.subject} is ${options.durable ? 'private' : 'durable'} here; a group is either durable or private, use another name`,
+      );
+    }
     group.dispatcher.members.add(member);
     group.pump();
     return {
@@ -212,6 +239,18 @@ export class BrokerEngine implements LocalEngine {
         (group) => group.pump(),
         () => undefined,
       );
+  }
+
+  /** Runs dead-letter changes of one group one at a time, so two replays cannot take the same entries. */
+  #deadLetterTurn(group: string, work: () => Promise<number>): Promise<number> {
+    const previous = this.#deadLetterTurns.get(group) ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(work);
+    this.#deadLetterTurns.set(group, next);
+    const forget = (): void => {
+      if (this.#deadLetterTurns.get(group) === next) this.#deadLetterTurns.delete(group);
+    };
+    next.then(forget, forget);
+    return next;
   }
 
   #assertOpen(): void {

@@ -14,7 +14,7 @@ import { decodeDeadLetter, encodeDeadLetter } from './records.js';
 const REMOVED = 'removed';
 
 /** A dead letter with its place in the log. */
-interface Stored {
+export interface StoredDeadLetter {
   sequence: number;
   entry: DeadLetter;
 }
@@ -47,19 +47,18 @@ export class DeadLetterLog {
     return (await this.#scan(group, undefined, limit)).map((s) => s.entry);
   }
 
-  /** Removes a group's dead letters (all, or those with `ids`) and returns them. */
-  async take(group: string, ids: readonly string[] | undefined): Promise<DeadLetter[]> {
-    const found = await this.#scan(
-      group,
-      ids === undefined ? undefined : new Set(ids),
-      Number.POSITIVE_INFINITY,
-    );
+  /** A group's dead letters (all, or those with `ids`), with their places for `remove`. */
+  find(group: string, ids: readonly string[] | undefined): Promise<StoredDeadLetter[]> {
+    return this.#scan(group, ids === undefined ? undefined : new Set(ids), Number.POSITIVE_INFINITY);
+  }
+
+  /** Removes dead letters found by `find`; resolves once that is durable. */
+  async remove(found: readonly StoredDeadLetter[]): Promise<void> {
     if (found.length > 0)
       await this.#removed.ack(
         REMOVED,
         found.map((s) => s.sequence),
       );
-    return found.map((s) => s.entry);
   }
 
   async close(): Promise<void> {
@@ -67,9 +66,13 @@ export class DeadLetterLog {
     await this.#removed.close();
   }
 
-  async #scan(group: string, ids: ReadonlySet<string> | undefined, limit: number): Promise<Stored[]> {
+  async #scan(
+    group: string,
+    ids: ReadonlySet<string> | undefined,
+    limit: number,
+  ): Promise<StoredDeadLetter[]> {
     const removed = this.#removed.get(REMOVED);
-    const found: Stored[] = [];
+    const found: StoredDeadLetter[] = [];
     let from = this.#log.info().firstSequence;
     const last = this.#log.info().lastSequence;
     while (from <= last && found.length < limit) {

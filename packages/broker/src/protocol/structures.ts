@@ -126,3 +126,43 @@ export function readDeadLetter(r: WireReader): DeadLetter {
     message: readMessage(r),
   };
 }
+
+const MAX_STR = 0xffff;
+
+/**
+ * The bytes a message takes in a frame, checking what the frame cannot
+ * carry: a `str` field (id, subject, content type, source, key, header name)
+ * over 65,535 UTF-8 bytes, or more than 65,535 headers.
+ * @throws CourierError `INVALID_MESSAGE` naming the field.
+ */
+export function messageWireSize(m: RawMessage): number {
+  const str = (value: string, field: string): number => {
+    const length = Buffer.byteLength(value);
+    if (length > MAX_STR) {
+      throw new CourierError(
+        'INVALID_MESSAGE',
+        `${field} of ${length} bytes is longer than the protocol's 65,535; shorten it`,
+      );
+    }
+    return 2 + length;
+  };
+  const headers = Object.entries(m.headers);
+  if (headers.length > MAX_STR)
+    throw new CourierError(
+      'INVALID_MESSAGE',
+      `${headers.length} headers are more than the protocol's 65,535`,
+    );
+  let size =
+    str(m.id, 'id') +
+    str(m.subject, 'subject') +
+    str(m.contentType, 'content type') +
+    str(m.source, 'source') +
+    8 +
+    1;
+  if (m.key !== undefined) size += str(m.key, 'key');
+  if (m.deliverAt !== undefined) size += 8;
+  size += 2;
+  for (const [name, value] of headers)
+    size += str(name, `header name ${name.slice(0, 20)}`) + 4 + Buffer.byteLength(value);
+  return size + 4 + m.payload.byteLength;
+}

@@ -4,7 +4,7 @@
  * for every contiguous run of stored ones and PUBLISH_FAILED for each
  * failure, so one frame answers a whole batch.
  */
-import { toCourierError } from '@courier/core';
+import { CourierError, toCourierError } from '@courier/core';
 import { type Frame, FrameType } from '../protocol/frame-types.js';
 
 /** See the module comment. */
@@ -29,6 +29,11 @@ export class PublishConfirmer {
   /** Follows one publish to its confirmation. */
   track(seq: number, publishing: Promise<void>): void {
     if (this.#next < 0) this.#next = seq;
+    // Numbers must follow on: a gap or a repeat would hold every later CONFIRM back and grow without bound.
+    const expected = (this.#next + this.#unconfirmed + this.#done.size) >>> 0;
+    if (seq !== expected) {
+      throw new CourierError('PROTOCOL_ERROR', `publish number ${seq} out of order; expected ${expected}`);
+    }
     this.#unconfirmed++;
     publishing.then(
       () => this.#settled(seq),

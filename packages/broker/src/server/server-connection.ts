@@ -7,10 +7,12 @@
  */
 import type { Socket } from 'node:net';
 import {
+  assertSubject,
   type Consumer,
   CourierError,
   type Delivery,
   LocalTransport,
+  type RawMessage,
   type Reply,
   type Responder,
   toCourierError,
@@ -59,6 +61,7 @@ export class ServerConnection {
   readonly #settling = new Set<Promise<void>>();
   readonly #heartbeat: NodeJS.Timeout;
   #permissions: Permissions | undefined;
+  #ended = false;
   #registration: Registration | undefined;
   #heard = Date.now();
   #nextCall = 0;
@@ -92,13 +95,19 @@ export class ServerConnection {
 
   /** Ends the connection, telling the client why when there is a reason. */
   end(error?: CourierError): void {
+    if (this.#ended) return;
+    this.#ended = true;
     if (error) this.#out.send({ type: FrameType.ERROR, ref: 0, error: error.toWire() });
     this.#out.flush();
+    // Nothing more is read: a refused client cannot try another token on the same socket.
+    this.#socket.pause();
     this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
     this.#transport.kill();
   }
 
   #receive(chunk: Buffer): void {
+    if (this.#ended) return;
     this.#heard = Date.now();
     let frames: Frame[];
     try {
@@ -108,6 +117,7 @@ export class ServerConnection {
       return;
     }
     for (const frame of frames) {
+      if (this.#ended) return;
       try {
         this.#handle(frame);
       } catch (error) {
@@ -147,11 +157,7 @@ export class ServerConnection {
         return;
       case FrameType.PUBLISH:
         frame.messages.forEach((message, i) => {
-          const allowed = this.#permissions?.canPublish(message.subject);
-          const publishing = allowed
-            ? this.#transport.publish(message)
-            : Promise.reject(forbidden('publish to', message.subject));
-          this.#confirmer.track(frame.firstSeq + i, publishing);
+          this.#confirmer.track((frame.firstSeq + i) >>> 0, this.#publish(message));
         });
         return;
       case FrameType.SUBSCRIBE:
@@ -186,6 +192,38 @@ export class ServerConnection {
           `a client may not send frame type 0x${frame.type.toString(16)}`,
         );
     }
+  }
+
+  /** Checks what a raw client could get wrong (subject, rights), then stores the message. */
+  #publish(message: RawMessage): Promise<void> {
+    try {
+      assertSubject(message.subject, { wildcards: false });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#permissions?.canPublish(message.subject))
+      return Promise.reject(forbidden('publish to', message.subject));
+    return this.#transport.publish(message);
+  }
+
+  /** An ERROR for `ref` when a subject is malformed or the token may not use it; true when refused. */
+  #refused(
+    ref: number,
+    subject: string,
+    kind: { wildcards: boolean; action: 'subscribe to' | 'request' | 'serve' },
+  ): boolean {
+    let error: CourierError | undefined;
+    try {
+      assertSubject(subject, { wildcards: kind.wildcards });
+    } catch (invalid) {
+      error = invalid as CourierError;
+    }
+    const permissions = this.#permissions;
+    const allowed =
+      kind.action === 'request' ? permissions?.canPublish(subject) : permissions?.canSubscribe(subject);
+    if (!error && !allowed) error = forbidden(kind.action, subject);
+    if (error) this.#out.send({ type: FrameType.ERROR, ref, error: error.toWire() });
+    return error !== undefined;
   }
 
   #hello(hello: Extract<Frame, { type: typeof FrameType.HELLO }>): void {
@@ -224,14 +262,7 @@ export class ServerConnection {
 
   #subscribe(frame: Extract<Frame, { type: typeof FrameType.SUBSCRIBE }>): void {
     const { consumer: id } = frame;
-    if (!this.#permissions?.canSubscribe(frame.subject)) {
-      this.#out.send({
-        type: FrameType.ERROR,
-        ref: id,
-        error: forbidden('subscribe to', frame.subject).toWire(),
-      });
-      return;
-    }
+    if (this.#refused(id, frame.subject, { wildcards: true, action: 'subscribe to' })) return;
     const tokens = new Map<number, Delivery>();
     this.#deliveries.set(id, tokens);
     this.#transport
@@ -302,14 +333,7 @@ export class ServerConnection {
 
   #request(id: number, timeout: number, message: Parameters<LocalTransport['request']>[0]): void {
     // A handler's error is a reply; the engine's own (NO_RESPONDERS, TIMEOUT) is an ERROR for the request.
-    if (!this.#permissions?.canPublish(message.subject)) {
-      this.#out.send({
-        type: FrameType.ERROR,
-        ref: id,
-        error: forbidden('request', message.subject).toWire(),
-      });
-      return;
-    }
+    if (this.#refused(id, message.subject, { wildcards: false, action: 'request' })) return;
     this.#transport.request(message, { timeout }).then(
       (reply) => this.#out.send({ type: FrameType.REPLY, request: id, reply }),
       (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
@@ -317,10 +341,7 @@ export class ServerConnection {
   }
 
   #serve(id: number, subject: string): void {
-    if (!this.#permissions?.canSubscribe(subject)) {
-      this.#out.send({ type: FrameType.ERROR, ref: id, error: forbidden('serve', subject).toWire() });
-      return;
-    }
+    if (this.#refused(id, subject, { wildcards: true, action: 'serve' })) return;
     this.#transport
       .serve(subject, (message) => {
         const call = ++this.#nextCall >>> 0;
@@ -340,6 +361,12 @@ export class ServerConnection {
   }
 
   async #deadLetters(frame: Extract<Frame, { type: typeof FrameType.DEAD_LETTERS }>): Promise<void> {
+    // Dead letters hold any group's messages: only a token with every right may read or move them.
+    if (!this.#permissions?.canSubscribe('>') || !this.#permissions.canPublish('>')) {
+      const error = forbidden('subscribe to', `the dead letters of ${frame.group}`);
+      this.#out.send({ type: FrameType.ERROR, ref: frame.op, error: error.toWire() });
+      return;
+    }
     // Read your own writes: this connection's settlements (dead letters among them) land first.
     await Promise.allSettled([...this.#settling]);
     const store = this.#context.engine.deadLetters;

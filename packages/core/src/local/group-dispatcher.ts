@@ -7,6 +7,7 @@
  * as hooks.
  */
 import type { WireError } from '../errors.js';
+import { type LongTimeout, longTimeout } from '../long-timeout.js';
 import type { RawMessage } from '../message.js';
 import type { DeadLetter, Delivery } from '../transport.js';
 import type { GroupMember } from './local-engine.js';
@@ -38,7 +39,7 @@ export interface DispatcherHooks {
 interface Held {
   member: GroupMember;
   token: number;
-  timer: NodeJS.Timeout;
+  timer: LongTimeout;
 }
 
 /** See the module comment. */
@@ -50,7 +51,7 @@ export class GroupDispatcher {
   #ready: number[] = [];
   readonly #attempts = new Map<number, number>();
   readonly #held = new Map<number, Held>();
-  readonly #waiting = new Map<number, NodeJS.Timeout>();
+  readonly #waiting = new Map<number, LongTimeout>();
   readonly #keys = new Map<number, string>();
   readonly #keyOwner = new Map<string, number>();
   readonly #keyQueue = new Map<string, number[]>();
@@ -124,7 +125,7 @@ export class GroupDispatcher {
     const released: number[] = [];
     for (const [seq, held] of this.#held) {
       if (held.member !== member) continue;
-      clearTimeout(held.timer);
+      held.timer.cancel();
       this.#held.delete(seq);
       released.push(seq);
     }
@@ -135,19 +136,18 @@ export class GroupDispatcher {
 
   /** Drops every timer; the group is gone. */
   dispose(): void {
-    for (const held of this.#held.values()) clearTimeout(held.timer);
-    for (const timer of this.#waiting.values()) clearTimeout(timer);
+    for (const held of this.#held.values()) held.timer.cancel();
+    for (const timer of this.#waiting.values()) timer.cancel();
     this.#held.clear();
     this.#waiting.clear();
   }
 
   #wait(seq: number, ms: number, then: () => void): void {
-    const timer = setTimeout(() => {
+    const timer = longTimeout(() => {
       this.#waiting.delete(seq);
       then();
       this.dispatch();
     }, ms);
-    timer.unref();
     this.#waiting.set(seq, timer);
   }
 
@@ -181,21 +181,19 @@ export class GroupDispatcher {
     return best;
   }
 
-  #ackTimer(seq: number, token: number, ackWait: number): NodeJS.Timeout {
-    const timer = setTimeout(() => {
+  #ackTimer(seq: number, token: number, ackWait: number): LongTimeout {
+    return longTimeout(() => {
       if (!this.#take(seq, token)) return;
       this.#ready.unshift(seq);
       this.dispatch();
     }, ackWait);
-    timer.unref();
-    return timer;
   }
 
   /** Removes a delivery from the in-flight set if `token` is still its current delivery. */
   #take(seq: number, token: number): Held | undefined {
     const held = this.#held.get(seq);
     if (!held || held.token !== token) return undefined;
-    clearTimeout(held.timer);
+    held.timer.cancel();
     this.#held.delete(seq);
     held.member.inFlight = Math.max(held.member.inFlight - 1, 0);
     return held;
@@ -246,7 +244,7 @@ export class GroupDispatcher {
           else this.#ready.push(seq);
         }),
       deadLetter: (error: WireError) =>
-        settle(async () => {
+        settle(async (held) => {
           const entry = {
             message,
             group: this.options.name,
@@ -255,13 +253,19 @@ export class GroupDispatcher {
             attempts: attempt,
             time: Date.now(),
           };
-          await this.#hooks.deadLettered(entry);
+          try {
+            await this.#hooks.deadLettered(entry);
+          } catch (failure) {
+            // Not stored as a dead letter: deliver it again rather than hold it (and its key) forever.
+            this.#wait(seq, Math.max(held.member.ackWait, 1000), () => this.#ready.push(seq));
+            throw failure;
+          }
           await done();
         }),
       touch: () => {
         const held = this.#held.get(seq);
         if (!held || held.token !== token) return;
-        clearTimeout(held.timer);
+        held.timer.cancel();
         held.timer = this.#ackTimer(seq, token, held.member.ackWait);
       },
     };
