@@ -50,6 +50,8 @@ interface Member {
   onDelivery(delivery: Delivery): void;
   stopped: boolean;
   attached: Pending<void> | undefined;
+  /** Subscribed once already: a private group re-made after a reconnect must not replay history. */
+  subscribed: boolean;
 }
 
 /** See the module comment. Create with {@link courierTransport}. */
@@ -116,7 +118,7 @@ export class CourierTransport implements Transport {
   async consume(options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Promise<Consumer> {
     if (this.#closed) throw closedError();
     const id = ++this.#nextId;
-    const member: Member = { options, onDelivery, stopped: false, attached: undefined };
+    const member: Member = { options, onDelivery, stopped: false, attached: undefined, subscribed: false };
     this.#members.set(id, member);
     await new Promise<void>((resolve, reject) => {
       member.attached = { resolve, reject };
@@ -221,7 +223,7 @@ export class CourierTransport implements Transport {
       subject: o.subject,
       group: o.group,
       durable: o.durable,
-      deliverAll: o.deliver === 'all',
+      deliverAll: o.deliver === 'all' && (o.durable || !member.subscribed),
       maxInFlight: o.maxInFlight,
       ackWait: o.ackWait,
     });
@@ -261,7 +263,10 @@ export class CourierTransport implements Transport {
       case FrameType.SUBSCRIBED: {
         const member = this.#members.get(frame.consumer);
         member?.attached?.resolve();
-        if (member) member.attached = undefined;
+        if (member) {
+          member.attached = undefined;
+          member.subscribed = true;
+        }
         return;
       }
       case FrameType.UNSUBSCRIBED:
