@@ -22,6 +22,12 @@ export interface TransportSuiteOptions {
   kill?: (transport: Transport) => Promise<void> | void;
   /** Multiplies every wait, for engines slower to deliver. Default 1. */
   timeScale?: number;
+  /**
+   * Runs a failed case again up to this many times. Only for an engine whose
+   * own nondeterminism is known and documented (a test broker), never to hide
+   * an adapter's bug. Default 0.
+   */
+  retry?: number;
 }
 
 /** What a case runs with. */

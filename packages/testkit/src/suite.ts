@@ -75,7 +75,7 @@ export function runTransportSuite(
 
     for (const c of cases) {
       const timeout = (c.id.startsWith('stress.') ? 300_000 : 30_000) * scale;
-      it(`[${c.id}] ${c.title}`, { timeout }, async (test) => {
+      it(`[${c.id}] ${c.title}`, { timeout, retry: options.retry ?? 0 }, async (test) => {
         const reason = skipReason(c, options, capabilities, engine);
         if (reason !== undefined) {
           test.skip(reason);
