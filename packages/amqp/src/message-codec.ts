@@ -10,7 +10,7 @@
  * a delivery, and the Bus dead-letters what it cannot decode.
  */
 import { randomUUID } from 'node:crypto';
-import type { DeadLetterHeaderNames, Headers, RawMessage } from '@courier/core';
+import { type DeadLetterHeaderNames, type Headers, type RawMessage, setHeader } from '@courier/core';
 import type { Message, Options } from 'amqplib';
 
 /** Header names Courier sets; all start with `courier-`. */
@@ -112,7 +112,7 @@ export function userHeaders(raw: Record<string, unknown> | undefined): Headers {
     if (name.startsWith(ESCAPE)) key = name.slice(ESCAPE.length);
     else if (RESERVED.test(name)) continue;
     const text = headerText(value);
-    if (text !== undefined) headers[key] = text;
+    if (text !== undefined) setHeader(headers, key, text);
   }
   return headers;
 }

@@ -132,3 +132,22 @@ describe('CloudEvents 1.0', () => {
     expect(() => fromCloudEventHttp(http)).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
   });
 });
+
+describe('header names from outside', () => {
+  it('keeps a header named __proto__ as a header (regression: it replaced the prototype and vanished)', () => {
+    const http = {
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': '1',
+        'ce-source': 's',
+        'ce-type': 't',
+        'ce-__proto__': 'x',
+      },
+      body: new Uint8Array(),
+    };
+    const message = fromCloudEventHttp(http);
+    expect(Object.keys(message.headers)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(message.headers, '__proto__')?.value).toBe('x');
+    expect(Object.getPrototypeOf(message.headers)).toBe(Object.prototype);
+  });
+});

@@ -10,7 +10,7 @@
  */
 import { jsonCodec, mediaType } from './codec.js';
 import { CourierError } from './errors.js';
-import type { Headers, RawMessage } from './message.js';
+import { type Headers, type RawMessage, setHeader } from './message.js';
 
 /** A CloudEvent in structured JSON mode. */
 export interface CloudEvent {
@@ -112,7 +112,7 @@ function fromAttributes(
     if (name === 'partitionkey') message.key = String(value);
     else if (name === 'courierdeliverat') message.deliverAt = parseTime(value, name);
     else if (name === 'courierheaders') Object.assign(message.headers, parseHeaders(value));
-    else message.headers[name] = String(value);
+    else setHeader(message.headers, name, String(value));
   }
   return message;
 }
@@ -215,7 +215,7 @@ export function fromCloudEventHttp(input: CloudEventHttp): RawMessage {
   for (const [rawName, value] of Object.entries(input.headers)) {
     const name = rawName.toLowerCase();
     if (name === 'content-type') contentType = value;
-    else if (name.startsWith('ce-')) attributes[name.slice(3)] = decodeHeaderValue(name, value);
+    else if (name.startsWith('ce-')) setHeader(attributes, name.slice(3), decodeHeaderValue(name, value));
   }
   return fromAttributes(attributes, input.body, contentType);
 }

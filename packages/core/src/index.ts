@@ -52,7 +52,7 @@ export { MemoryEngine } from './memory/memory-engine.js';
 export type { MemoryTransport, MemoryTransportOptions } from './memory/memory-transport.js';
 export { memoryTransport } from './memory/memory-transport.js';
 export type { Headers, MessageInfo, RawMessage } from './message.js';
-export { assertSize, formatBytes, messageInfo, messageSize } from './message.js';
+export { assertSize, formatBytes, messageInfo, messageSize, setHeader } from './message.js';
 export type { BulkheadOptions } from './middleware/bulkhead.js';
 export { bulkhead } from './middleware/bulkhead.js';
 export type { CircuitBreakerOptions } from './middleware/circuit-breaker.js';

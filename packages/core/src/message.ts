@@ -33,6 +33,15 @@ export interface RawMessage {
   deliverAt?: number;
 }
 
+/**
+ * Sets a header whose name comes from outside (a wire, a broker, a user):
+ * defined as an own property, so a header named `__proto__` stays a header
+ * instead of replacing the object's prototype.
+ */
+export function setHeader(headers: Headers, name: string, value: string): void {
+  Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** The attributes a handler sees beside the decoded data. */
 export interface MessageInfo {
   id: string;

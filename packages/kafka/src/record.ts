@@ -10,7 +10,7 @@
  * Retry copies add `courier-attempts`, `courier-due`, `courier-pattern` and
  * the original subject.
  */
-import type { Headers, RawMessage } from '@courier/core';
+import { type Headers, type RawMessage, setHeader } from '@courier/core';
 
 /** A record header as the client library takes and gives it. */
 export type RecordHeader = Record<string, string | Buffer>;
@@ -96,9 +96,9 @@ export function fromRecord(
   const headers: Headers = {};
   for (const header of record.headers ?? []) {
     for (const [name, value] of Object.entries(header)) {
-      if (name.startsWith(ESCAPED)) headers[name.slice(ESCAPED.length)] = text(value);
+      if (name.startsWith(ESCAPED)) setHeader(headers, name.slice(ESCAPED.length), text(value));
       else if (RESERVED.test(name)) attributes.set(name.toLowerCase(), text(value));
-      else headers[name] = text(value);
+      else setHeader(headers, name, text(value));
     }
   }
   const time = Date.parse(attributes.get('ce_time') ?? '');

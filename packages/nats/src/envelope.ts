@@ -18,7 +18,7 @@
  * time the stream's, and their content type `Content-Type` or
  * `application/octet-stream`.
  */
-import type { Headers, RawMessage } from '@courier/core';
+import { type Headers, type RawMessage, setHeader } from '@courier/core';
 import { type MsgHdrs, MsgHdrsImpl } from '@nats-io/nats-core';
 
 /** The header names of the envelope. */
@@ -61,7 +61,8 @@ export function headerName(name: string): string {
 
 /** Builds NATS headers, escaping values that NATS cannot carry unchanged. */
 export class HeaderWriter {
-  readonly #record: Record<string, string[]> = {};
+  // No prototype: a header named __proto__ is a header like any other.
+  readonly #record: Record<string, string[]> = Object.create(null);
   readonly #escaped: string[] = [];
 
   /** Sets a header; `name` must be a valid NATS header name (see {@link headerName}). */
@@ -119,9 +120,9 @@ export class HeaderReader {
     for (const name of this.#values.keys()) {
       const value = this.get(name) ?? '';
       if (name.startsWith(EnvelopeHeader.userPrefix)) {
-        result[safeDecode(name.slice(EnvelopeHeader.userPrefix.length))] = value;
+        setHeader(result, safeDecode(name.slice(EnvelopeHeader.userPrefix.length)), value);
       } else if (!RESERVED_NAME.test(name)) {
-        result[name] = value;
+        setHeader(result, name, value);
       }
     }
     return result;

@@ -3,7 +3,14 @@
  * error, reply and dead letter. The broker also stores messages and dead
  * letters on disk in these forms.
  */
-import { CourierError, type DeadLetter, type RawMessage, type Reply, type WireError } from '@courier/core';
+import {
+  CourierError,
+  type DeadLetter,
+  type RawMessage,
+  type Reply,
+  setHeader,
+  type WireError,
+} from '@courier/core';
 import type { WireReader } from './wire-reader.js';
 import type { WireWriter } from './wire-writer.js';
 
@@ -22,7 +29,7 @@ function writeHeaders(w: WireWriter, headers: Record<string, string>): void {
 function readHeaders(r: WireReader): Record<string, string> {
   const headers: Record<string, string> = {};
   const count = r.u16('header count');
-  for (let i = 0; i < count; i++) headers[r.str('header name')] = r.text('header value');
+  for (let i = 0; i < count; i++) setHeader(headers, r.str('header name'), r.text('header value'));
   return headers;
 }
 
