@@ -55,6 +55,36 @@ export function measure(count) {
 }
 
 /**
+ * The Courier side of an adapter bench: publishes `messages` with `inFlight`
+ * in flight, each confirmed, then consumes them all with one group that acks.
+ * @param {import('@courier/core').Bus} bus
+ * @param {{ messages: number, inFlight: number, payload: Uint8Array }} options
+ * @returns {Promise<{ publish: Measurement, consume: Measurement }>}
+ */
+export async function courierRound(bus, { messages, inFlight, payload }) {
+  const p = measure(messages);
+  await windowed(messages, inFlight, () => bus.publish('orders.created', payload));
+  const publish = p();
+  let got = 0;
+  let done;
+  const all = new Promise((resolve) => {
+    done = resolve;
+  });
+  const c = measure(messages);
+  const sub = bus.subscribe(
+    'orders.created',
+    () => {
+      if (++got === messages) done();
+    },
+    { group: 'g', deliver: 'all', concurrency: inFlight },
+  );
+  await all;
+  const consume = c();
+  await sub.close();
+  return { publish, consume };
+}
+
+/**
  * The median of `values` (the upper one of an even count).
  * @param {readonly number[]} values
  * @returns {number}

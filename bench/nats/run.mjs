@@ -20,7 +20,7 @@ import { connect } from '@courier/core';
 import { natsTransport } from '@courier/nats';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { compare, measure, printTable, windowed } from '../lib/harness.mjs';
+import { compare, courierRound, measure, printTable, windowed } from '../lib/harness.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -78,26 +78,7 @@ async function courier() {
   const transport = await natsTransport({ servers: URL, stream, prefix: `bench_${id}` });
   const bus = await connect(transport, { service: 'bench' });
   try {
-    const p = measure(MESSAGES);
-    await windowed(MESSAGES, IN_FLIGHT, () => bus.publish('orders.created', PAYLOAD));
-    const publish = p();
-    let got = 0;
-    let done;
-    const all = new Promise((resolve) => {
-      done = resolve;
-    });
-    const c = measure(MESSAGES);
-    const sub = bus.subscribe(
-      'orders.created',
-      () => {
-        if (++got === MESSAGES) done();
-      },
-      { group: 'g', deliver: 'all', concurrency: IN_FLIGHT },
-    );
-    await all;
-    const consume = c();
-    await sub.close();
-    return { publish, consume };
+    return await courierRound(bus, { messages: MESSAGES, inFlight: IN_FLIGHT, payload: PAYLOAD });
   } finally {
     await bus.close();
     const nc = await natsConnect({ servers: URL });

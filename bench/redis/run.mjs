@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '@courier/core';
 import { redisTransport } from '@courier/redis';
 import { Redis } from 'ioredis';
-import { compare, measure, printTable, windowed } from '../lib/harness.mjs';
+import { compare, courierRound, measure, printTable, windowed } from '../lib/harness.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -93,26 +93,7 @@ async function courier() {
   const prefix = tag();
   const bus = await connect(await redisTransport(URL, { prefix }), { service: 'bench' });
   try {
-    const p = measure(MESSAGES);
-    await windowed(MESSAGES, IN_FLIGHT, () => bus.publish('orders.created', PAYLOAD));
-    const publish = p();
-    let got = 0;
-    let done;
-    const all = new Promise((resolve) => {
-      done = resolve;
-    });
-    const c = measure(MESSAGES);
-    const sub = bus.subscribe(
-      'orders.created',
-      () => {
-        if (++got === MESSAGES) done();
-      },
-      { group: 'g', deliver: 'all', concurrency: IN_FLIGHT },
-    );
-    await all;
-    const consume = c();
-    await sub.close();
-    return { publish, consume };
+    return await courierRound(bus, { messages: MESSAGES, inFlight: IN_FLIGHT, payload: PAYLOAD });
   } finally {
     await bus.close();
     await dropNamespace(prefix);
