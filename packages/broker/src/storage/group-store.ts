@@ -14,6 +14,7 @@ import { type FileLayer, nodeFileLayer, type StorageFile, writeFileAtomic } from
 import type { GroupState, GroupStateView } from './group-state.js';
 import { applyOp, encodeOp, encodeSnapshot, type GroupOp } from './group-state-codec.js';
 import { type GroupRecoveryReport, logName, recoverGroupState, SNAPSHOT } from './group-store-recovery.js';
+import { Serial, settle } from './serial.js';
 import { closedError, storageError } from './storage-errors.js';
 import type { StorageLogger } from './storage-logger.js';
 import { type SyncMode, type SyncPolicy, syncMode } from './sync-policy.js';
@@ -56,7 +57,7 @@ export class GroupStore {
   #pending: Pending[] = [];
   readonly #pendingCreates = new Set<string>();
   #scheduled = false;
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #serial = new Serial();
   #timer: NodeJS.Timeout | undefined;
   #unsynced = false;
   #closed = false;
@@ -77,7 +78,7 @@ export class GroupStore {
     this.#size = state.size;
     this.recovery = recovery;
     if (this.#sync.mode === 'interval') {
-      this.#timer = setInterval(() => void this.#exclusive(() => this.#syncNow()), this.#sync.intervalMs);
+      this.#timer = setInterval(() => void this.#serial.run(() => this.#syncNow()), this.#sync.intervalMs);
       this.#timer.unref();
     }
   }
@@ -139,16 +140,12 @@ export class GroupStore {
   /** Writes a snapshot and starts a new log now (it also happens by itself past `compactAfterBytes`). */
   compact(): Promise<void> {
     if (this.#closed) return Promise.reject(closedError(`group state ${this.#dir}`));
-    return this.#exclusive(() => this.#compact());
+    return this.#serial.run(() => this.#compact());
   }
 
   /** Resolves once every change made before the call has settled. */
   async flush(): Promise<void> {
-    while (this.#pending.length > 0 || this.#scheduled) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await this.#chain;
-    }
-    await this.#chain;
+    await settle(this.#serial, () => this.#pending.length > 0 || this.#scheduled);
   }
 
   /** Settles pending changes, syncs and closes the log. Idempotent. */
@@ -157,7 +154,7 @@ export class GroupStore {
     await this.flush();
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    await this.#exclusive(async () => {
+    await this.#serial.run(async () => {
       if (this.#sync.mode !== 'sync') await this.#syncNow();
       await this.#file.close();
     });
@@ -191,16 +188,10 @@ export class GroupStore {
       this.#scheduled = true;
       setImmediate(() => {
         this.#scheduled = false;
-        void this.#exclusive(() => this.#commit());
+        void this.#serial.run(() => this.#commit());
       });
     }
     return promise;
-  }
-
-  #exclusive<T>(run: () => Promise<T>): Promise<T> {
-    const result = this.#chain.then(run);
-    this.#chain = result.catch(() => undefined);
-    return result;
   }
 
   async #commit(): Promise<void> {

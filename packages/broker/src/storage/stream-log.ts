@@ -22,6 +22,7 @@ import {
   readRange,
   type StoredRecord,
 } from './segment-reads.js';
+import { Serial, settle } from './serial.js';
 import { closedError, storageError } from './storage-errors.js';
 import {
   type ResolvedStreamLogOptions,
@@ -76,7 +77,7 @@ export class StreamLog {
   #pendingBytes = 0;
   readonly #pendingIds = new Map<string, Promise<AppendResult>>();
   #scheduled = false;
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #serial = new Serial();
   #lowestNeeded: number | undefined;
   #unsynced = false;
   #timer: NodeJS.Timeout | undefined;
@@ -92,7 +93,7 @@ export class StreamLog {
     this.#lastTime = Math.max(0, ...segments.map((s) => s.lastTime));
     const sync = options.sync;
     if (sync.mode === 'interval') {
-      this.#timer = setInterval(() => void this.#exclusive(() => this.#syncActive()), sync.intervalMs);
+      this.#timer = setInterval(() => void this.#serial.run(() => this.#syncActive()), sync.intervalMs);
       this.#timer.unref();
     }
   }
@@ -168,7 +169,7 @@ export class StreamLog {
       this.#scheduled = true;
       setImmediate(() => {
         this.#scheduled = false;
-        void this.#exclusive(() => this.#commit());
+        void this.#serial.run(() => this.#commit());
       });
     }
     return promise;
@@ -226,16 +227,12 @@ export class StreamLog {
   /** Drops whole segments that age, limits or {@link StreamLog.releaseBelow} release. The engine calls it on a timer for age. */
   applyRetention(): Promise<RetentionOutcome> {
     if (this.#closed) return Promise.resolve({ segments: 0, messages: 0, reasons: [] });
-    return this.#exclusive(() => this.#retain());
+    return this.#serial.run(() => this.#retain());
   }
 
   /** Resolves once every append made before the call has settled. */
   async flush(): Promise<void> {
-    while (this.#pending.length > 0 || this.#scheduled) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await this.#chain;
-    }
-    await this.#chain;
+    await settle(this.#serial, () => this.#pending.length > 0 || this.#scheduled);
   }
 
   /** Settles pending appends, syncs, and closes every file. Idempotent. */
@@ -244,7 +241,7 @@ export class StreamLog {
     await this.flush();
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    await this.#exclusive(async () => {
+    await this.#serial.run(async () => {
       if (this.#o.sync.mode !== 'sync') await this.#syncActive();
       for (const s of this.#segments) await s.retire();
     });
@@ -253,12 +250,6 @@ export class StreamLog {
   /** Same as {@link StreamLog.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  #exclusive<T>(run: () => Promise<T>): Promise<T> {
-    const result = this.#chain.then(run);
-    this.#chain = result.catch(() => undefined);
-    return result;
   }
 
   #refuseNew(size: number): CourierError | undefined {
