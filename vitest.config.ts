@@ -4,10 +4,13 @@ import { defineConfig } from 'vitest/config';
 // condition), so tests run against the code under edit, not a stale build.
 export default defineConfig({
   resolve: { conditions: ['source', 'module', 'node', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'module', 'node', 'default'] } },
+  // Vitest hands the SSR conditions to Node as --conditions: no `module`, which picks builds Node cannot run (@opentelemetry/api's ESM).
+  ssr: { resolve: { conditions: ['source', 'node', 'default'] } },
   test: {
     include: [
       'examples/*/src/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+      'examples/shop/*/src/**/*.test.ts',
       'packages/*/src/**/*.test.ts',
       'packages/*/test/**/*.test.ts',
       'test/**/*.test.ts',

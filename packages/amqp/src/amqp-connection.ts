@@ -61,7 +61,7 @@ export function connectError(error: unknown, where: string): CourierError {
   }
   if (/NOT_ALLOWED|ConnectionClose/.test(message)) {
     return new CourierError(
-      'FORBIDDEN',
+      'UNAUTHORIZED',
       `RabbitMQ at ${where} refused to open the connection: ${message}; check that the vhost in the URL exists and that the user may access it`,
       { cause: error },
     );

@@ -272,7 +272,7 @@ function bounded(work: Promise<unknown>, ms: number): Promise<void> {
 function declareError(error: unknown): CourierError {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown }).code;
-  if (code === 403) return new CourierError('FORBIDDEN', `RabbitMQ refused: ${message}`, { cause: error });
+  if (code === 403) return new CourierError('UNAUTHORIZED', `RabbitMQ refused: ${message}`, { cause: error });
   if (code === 406) {
     return new CourierError(
       'INVALID_OPTION',

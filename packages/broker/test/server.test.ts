@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerServer, courierTransport, covers, startBroker } from '../src/index.js';
 import { writeFrame } from '../src/protocol/frame-codec.js';
-import { FrameType } from '../src/protocol/frame-types.js';
+import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frame-types.js';
 import { WireWriter } from '../src/protocol/wire-writer.js';
 
 let dir: string;
@@ -24,6 +24,7 @@ beforeAll(async () => {
     dir,
     port: 0,
     maxUnconfirmed: 1000,
+    maxUnconfirmedBytes: 512 * 1024,
     tokens: ['admin', { token: 'orders-only', publish: ['orders.>'], subscribe: ['orders.*'] }],
   });
 });
@@ -59,12 +60,13 @@ function hello(token: string): Buffer {
   const w = new WireWriter();
   writeFrame(w, {
     type: FrameType.HELLO,
-    minVersion: 1,
-    maxVersion: 1,
+    minVersion: PROTOCOL_VERSION.min,
+    maxVersion: PROTOCOL_VERSION.max,
     token,
     service: 's',
     instance: 'i',
     client: 'raw',
+    version: '',
   });
   return Buffer.from(w.take());
 }
@@ -99,24 +101,68 @@ describe('broker server', () => {
     await bystander.close();
   });
 
-  it('refuses a wrong token with UNAUTHORIZED, and rights the token lacks with FORBIDDEN', async () => {
+  it('refuses a wrong or missing token, and rights the token lacks, with UNAUTHORIZED naming the right and the subject', async () => {
     await expect(courierTransport({ port: broker.port, token: 'wrong' })).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
+      message: expect.stringContaining('the token is not accepted'),
+    });
+    await expect(courierTransport({ port: broker.port })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: expect.stringContaining('no token was given'),
     });
     const limited = await busFor('orders-only');
     await expect(limited.publish('orders.created', 1)).resolves.toHaveProperty('id');
-    await expect(limited.publish('payments.charged', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(limited.publish('payments.charged', 1)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: expect.stringMatching(/lacks the publish right for payments\.charged.*"orders\.>"/),
+      data: { subject: 'payments.charged', right: 'publish' },
+    });
     await expect(
       limited.subscribe('payments.*', () => undefined, { group: 'g' }).ready,
-    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    ).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: expect.stringContaining('lacks the subscribe right for payments.*'),
+    });
     await expect(limited.subscribe('orders.>', () => undefined, { group: 'g' }).ready).rejects.toThrow(
-      /may not subscribe to orders\.>/,
+      /lacks the subscribe right for orders\.>, so it may not subscribe to it/,
     );
     await expect(
       limited.subscribe('orders.created', () => undefined, { group: 'g' }).ready,
     ).resolves.toBeUndefined();
-    await expect(limited.request('payments.refund', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(limited.request('payments.refund', 1)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: expect.stringContaining('lacks the publish right for payments.refund'),
+    });
+    await expect(limited.handle('payments.refund', () => 1).ready).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: expect.stringContaining('lacks the subscribe right for payments.refund'),
+    });
     await limited.close();
+  });
+
+  it('refuses a version 1 client with the versions each side speaks, not a decode error', async () => {
+    const str = (text: string, width: 2 | 4): Buffer => {
+      const bytes = Buffer.from(text);
+      const length = Buffer.alloc(width);
+      if (width === 2) length.writeUInt16BE(bytes.length);
+      else length.writeUInt32BE(bytes.length);
+      return Buffer.concat([length, bytes]);
+    };
+    // Version 1's HELLO: versions, token, service, instance, client (no service version).
+    const body = Buffer.concat([
+      Buffer.from([FrameType.HELLO, 0, 1, 0, 1]),
+      str('admin', 4),
+      str('s', 2),
+      str('i', 2),
+      str('old-client', 2),
+    ]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(body.length);
+    const { closed, received } = await rawSession(Buffer.concat([length, body]));
+    expect(closed).toBe(true);
+    expect(received.toString('latin1')).toContain(
+      `client speaks protocol 1..1, this broker ${PROTOCOL_VERSION.min}..${PROTOCOL_VERSION.max}`,
+    );
   });
 
   it('judges subscribe rights by pattern containment', () => {
@@ -128,7 +174,7 @@ describe('broker server', () => {
     expect(covers('orders.>', 'orders')).toBe(false);
   });
 
-  it('slows a publisher that outruns a consumer that never acks, with bounded buffering, and fails nothing', async () => {
+  it('slows a publisher that outruns a consumer that never acks: the bytes the broker buffers stay bounded, and nothing fails', async () => {
     const consumer = await busFor('admin');
     let received = 0;
     await consumer.subscribe(
@@ -140,6 +186,7 @@ describe('broker server', () => {
       { group: 'stuck', concurrency: 10 },
     ).ready;
     const publisher = await busFor('admin');
+    const pausesBefore = broker.stats().pauses;
     const payload = new Uint8Array(1024);
     let confirmed = 0;
     let failed = 0;
@@ -160,6 +207,13 @@ describe('broker server', () => {
     const stats = await broker.engine.stats();
     const stuck = stats.groups.find((g) => g.group === 'stuck');
     expect(stuck?.outstanding).toBeLessThanOrEqual(1024 + 256);
+    // About 21 MiB went through; no connection ever held more than the unconfirmed-bytes budget
+    // (512 KiB) plus the one publish frame (about 1 MiB) read past it and a socket read.
+    const { peakConnectionBytes, pauses } = broker.stats();
+    expect(peakConnectionBytes).toBeGreaterThan(0);
+    expect(peakConnectionBytes).toBeLessThan(512 * 1024 + 1024 * 1024 + 256 * 1024);
+    // The broker stopped reading the publisher (slowed it) rather than failing it.
+    expect(pauses).toBeGreaterThan(pausesBefore);
     await publisher.close();
     await consumer.close({ timeout: 100 });
   });
@@ -194,6 +248,24 @@ describe('service registry', () => {
     await inventory.close();
     await expect.poll(async () => (await services()).some((s) => s.instance === 'inv-1')).toBe(false);
     await admin.close();
+  });
+});
+
+describe('service versions', () => {
+  it("shows the version a service connects with (connect's version option) in the registry", async () => {
+    const bus = await connect(`courier://admin@127.0.0.1:${broker.port}`, {
+      service: 'billing',
+      instance: 'bill-7',
+      version: '2.4.1',
+    });
+    const listed = broker.engine.services.list().find((s) => s.instance === 'bill-7');
+    expect(listed).toMatchObject({ service: 'billing', instance: 'bill-7', version: '2.4.1' });
+    await bus.close();
+    const unversioned = await courierTransport({ port: broker.port, token: 'admin', instance: 'plain-1' });
+    const plain = broker.engine.services.list().find((s) => s.instance === 'plain-1');
+    expect(plain).toBeDefined();
+    expect(plain).not.toHaveProperty('version');
+    await unversioned.close();
   });
 });
 
@@ -247,7 +319,7 @@ describe('broker server against raw clients', () => {
 
   it('keeps dead letters to tokens with every right', async () => {
     const limited = await courierTransport({ port: broker.port, token: 'orders-only' });
-    await expect(limited.deadLetters.list('billing')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(limited.deadLetters.list('billing')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     await limited.close();
   });
 

@@ -3,8 +3,22 @@
  * directory, logs as JSON lines (pino), and shuts down cleanly on SIGINT or
  * SIGTERM, confirming or refusing every publish it accepted.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { type BrokerServer, startBroker, startHttpAdmin, type TokenGrant } from '@courier/broker';
+import { join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type AlertsConfig,
+  BrokerAlerts,
+  BrokerMetrics,
+  type BrokerServer,
+  checkAlertsConfig,
+  type GroupConfig,
+  type StreamConfig,
+  startBroker,
+  startHttpAdmin,
+  type TokenGrant,
+} from '@courier/broker';
 import { CourierError } from '@courier/core';
 import type { Logger } from 'pino';
 
@@ -17,6 +31,16 @@ export interface BrokerSettings {
   sync: 'sync' | 'none' | { interval: number };
   tokens: (string | TokenGrant)[];
   maxPayload: number | undefined;
+  /** Streams and their retention (config file only; see docs/broker.md). */
+  streams: StreamConfig[] | undefined;
+  /** Server-side group settings (config file only; see docs/broker.md). */
+  groups: GroupConfig[] | undefined;
+  /** TLS identity (PEM contents) when --tls-cert and --tls-key are given. */
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  /** Alert rules and webhook (config file only; see docs/monitoring.md). */
+  alerts: AlertsConfig | undefined;
+  /** The dashboard's built directory, `off`, or undefined to serve @courier/dashboard when it is built. */
+  dashboard: string | undefined;
 }
 
 /** What the config file (`--config FILE`, JSON) may hold. */
@@ -28,6 +52,12 @@ interface ConfigFile {
   sync?: string;
   tokens?: (string | TokenGrant)[];
   maxPayload?: number;
+  streams?: StreamConfig[];
+  groups?: GroupConfig[];
+  tlsCert?: string;
+  tlsKey?: string;
+  alerts?: AlertsConfig;
+  dashboard?: string;
 }
 
 function port(value: string | number, name: string): number {
@@ -72,6 +102,28 @@ async function readConfig(path: string | undefined): Promise<ConfigFile> {
   }
 }
 
+async function readPem(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new CourierError('INVALID_OPTION', `cannot read ${flag} ${path}: ${(error as Error).message}`);
+  }
+}
+
+async function tlsSettings(
+  cert: string | undefined,
+  key: string | undefined,
+): Promise<BrokerSettings['tls']> {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new CourierError(
+      'INVALID_OPTION',
+      `TLS needs both --tls-cert and --tls-key (COURIER_TLS_CERT, COURIER_TLS_KEY; config tlsCert, tlsKey), got only ${cert === undefined ? '--tls-key' : '--tls-cert'}`,
+    );
+  }
+  return { cert: await readPem(cert, '--tls-cert'), key: await readPem(key, '--tls-key') };
+}
+
 /** Resolves settings: flags win over environment variables, which win over the config file. */
 export async function brokerSettings(
   flags: Record<string, string | undefined>,
@@ -89,13 +141,42 @@ export async function brokerSettings(
     sync: sync(pick('sync', 'COURIER_SYNC') ?? config.sync ?? 'sync'),
     tokens: tokens !== undefined ? tokens.split(',').filter((t) => t !== '') : (config.tokens ?? []),
     maxPayload: typeof maxPayload === 'number' ? maxPayload : undefined,
+    // Checked by the engine when it opens, which names the bad field.
+    streams: config.streams,
+    groups: config.groups,
+    tls: await tlsSettings(
+      pick('tlsCert', 'COURIER_TLS_CERT') ?? config.tlsCert,
+      pick('tlsKey', 'COURIER_TLS_KEY') ?? config.tlsKey,
+    ),
+    // Checked now, so a bad rule stops the start with a usage error naming it.
+    alerts: checkedAlerts(config.alerts),
+    dashboard: pick('dashboard', 'COURIER_DASHBOARD') ?? config.dashboard,
   };
+}
+
+function checkedAlerts(alerts: AlertsConfig | undefined): AlertsConfig | undefined {
+  if (alerts !== undefined) checkAlertsConfig(alerts);
+  return alerts;
+}
+
+/** The dashboard directory to serve: the setting, or @courier/dashboard's build when there is one. */
+function dashboardDir(setting: string | undefined): string | undefined {
+  if (setting === 'off') return undefined;
+  if (setting !== undefined) return resolvePath(setting);
+  try {
+    // From the package's entry (src/index.ts or dist/index.js), its Vite build is ../dist/app/.
+    const dir = fileURLToPath(new URL('../dist/app/', import.meta.resolve('@courier/dashboard')));
+    return existsSync(join(dir, 'index.html')) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the broker until a signal stops it; resolves with the exit code. */
 export async function runBroker(settings: BrokerSettings, log: Logger): Promise<number> {
   let ready = false;
   let broker: BrokerServer;
+  const metrics = new BrokerMetrics();
   try {
     broker = await startBroker({
       dir: settings.data,
@@ -103,7 +184,11 @@ export async function runBroker(settings: BrokerSettings, log: Logger): Promise<
       port: settings.port,
       sync: settings.sync,
       tokens: settings.tokens,
+      observer: metrics,
       ...(settings.maxPayload !== undefined ? { maxPayload: settings.maxPayload } : {}),
+      ...(settings.streams !== undefined ? { streams: settings.streams } : {}),
+      ...(settings.groups !== undefined ? { groups: settings.groups } : {}),
+      ...(settings.tls ? { tls: settings.tls } : {}),
       log: {
         info: (fields, message) => log.info(fields, message),
         warn: (fields, message) => log.warn(fields, message),
@@ -115,31 +200,52 @@ export async function runBroker(settings: BrokerSettings, log: Logger): Promise<
     log.error({ err: error }, `cannot start the broker: ${(error as Error).message}`);
     return 1;
   }
+  const alerts = settings.alerts
+    ? BrokerAlerts.start({
+        engine: broker.engine,
+        metrics,
+        config: settings.alerts,
+        onError: (error) => log.warn({ err: error }, `alerts: ${(error as Error).message}`),
+      })
+    : undefined;
+  const dashboard = dashboardDir(settings.dashboard);
   const admin = await startHttpAdmin({
     engine: broker.engine,
     host: settings.host,
     port: settings.httpPort,
     ready: () => ready,
+    tokens: settings.tokens,
+    metrics,
+    ...(alerts ? { alerts } : {}),
+    ...(dashboard ? { dashboard } : {}),
   }).catch(async (error: unknown) => {
     log.error(
       { err: error },
       `cannot serve HTTP on ${settings.host}:${settings.httpPort}; choose another --http-port`,
     );
+    await alerts?.close();
     await broker.close();
     return undefined;
   });
   if (!admin) return 1;
+  // The same protocol over WebSocket for browsers, on the HTTP port at /courier.
+  const websocket = broker.attachWebSocket(admin.server);
   ready = true;
   log.info(
     {
       url: broker.url,
       http: `http://${settings.host}:${admin.port}`,
+      websocket: `ws://${settings.host}:${admin.port}${websocket.path}`,
       data: settings.data,
       sync: settings.sync,
       auth: settings.tokens.length > 0,
+      ...(dashboard ? { dashboard } : {}),
+      alerts: alerts ? settings.alerts?.rules.length : 0,
     },
     `broker listening on ${broker.url}`,
   );
+  if (dashboard) log.info({ dir: dashboard }, `dashboard: http://${settings.host}:${admin.port}/`);
+  else log.info('no dashboard: build it with npm run build -w @courier/dashboard, or pass --dashboard DIR');
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping: finishing accepted publishes');
@@ -149,6 +255,9 @@ export async function runBroker(settings: BrokerSettings, log: Logger): Promise<
     process.once('SIGTERM', stop);
   });
   ready = false;
+  await alerts?.close();
+  // WebSockets first: the HTTP server's close waits for every socket, upgraded ones too.
+  await websocket.close();
   await admin.close();
   await broker.close();
   log.info('stopped');

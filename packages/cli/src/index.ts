@@ -2,4 +2,6 @@
 
 export type { BrokerSettings } from './broker-command.js';
 export { brokerSettings, runBroker } from './broker-command.js';
+export type { CliInput, CliIo, CliOutput } from './io.js';
+export { processIo } from './io.js';
 export { run } from './main.js';

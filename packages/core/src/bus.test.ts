@@ -90,7 +90,7 @@ describe('Bus', () => {
     expect(sub({ retry: { backoff: 'linear' } })).toThrow(/retry.backoff/);
     expect(sub({ retry: { jitter: 2 } })).toThrow(/retry.jitter/);
     expect(sub({ group: '' })).toThrow(/group must be a non-empty string/);
-    expect(sub({ deliver: 'last' })).toThrow(/deliver must be/);
+    expect(sub({ deliver: 'last' })).toThrow(/deliver is "last"; use 'new', 'all'/);
     expect(sub({ ackWait: '1 hour' })).toThrow(/ackWait/);
     await expect(bus.publish('a.b', 1, { delay: '1s', at: Date.now() })).rejects.toThrow(
       /delay or at, not both/,

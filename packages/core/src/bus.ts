@@ -6,7 +6,14 @@
  */
 import { hostname } from 'node:os';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { type Codec, type CodecName, Codecs } from './codec.js';
+import type {
+  BusOptions,
+  PublishOptions,
+  PublishReceipt,
+  RequestOptions,
+  SubscribeOptions,
+} from './bus-options.js';
+import { Codecs } from './codec.js';
 import type {
   EventContract,
   EventInput,
@@ -19,15 +26,16 @@ import type {
 } from './contract.js';
 import { validate } from './contract.js';
 import { type DeadLetters, deadLetters } from './dead-letters.js';
-import { type Duration, optionalMillis } from './duration.js';
+import { optionalMillis } from './duration.js';
 import { CourierError } from './errors.js';
 import { newId } from './id.js';
-import { assertSize, type Headers } from './message.js';
+import { assertSize } from './message.js';
 import { type Middleware, runMiddleware } from './middleware/compose.js';
-import { wholeNumber } from './option-checks.js';
+import { Observer } from './observability/observer.js';
+import { ackWaitOf, atMostLongestTimer, deliverStart, wholeNumber } from './option-checks.js';
 import { encodeData, type Outgoing, outgoingMessage } from './outgoing.js';
 import { BusRequestHandler, type RequestHandler } from './request-handler.js';
-import { type RetryOptions, retryPolicy } from './retry-policy.js';
+import { retryPolicy } from './retry-policy.js';
 import { assertSubject } from './subject.js';
 import {
   BusSubscription,
@@ -36,95 +44,29 @@ import {
   type Subscription,
   settleAll,
 } from './subscription.js';
-import type { Capability, DeliverPolicy, Transport } from './transport.js';
-
-/** Options of a Bus. */
-export interface BusOptions {
-  /** The service this process is; the `source` of what it publishes. Default `app`. */
-  service?: string;
-  /** This instance of the service. Default `<hostname>-<pid>`. */
-  instance?: string;
-  /** The codec for outgoing data. Default `json`; `Uint8Array` data always goes raw. */
-  codec?: CodecName | Codec;
-  /** Extra codecs, for content types beyond JSON, MessagePack, raw bytes and text. */
-  codecs?: readonly Codec[];
-  /** Middleware around every publish, request, consume and handle, outermost first. */
-  middleware?: readonly Middleware[];
-  /** Default request timeout. Default 5s. */
-  requestTimeout?: Duration;
-  /** Called with errors that have no caller to reject (a failed ack, a subscription that could not attach). */
-  onError?: (error: unknown) => void;
-}
-
-/** Options of `publish`. */
-export interface PublishOptions {
-  /** The message id, the dedup key. Default: a new UUIDv7. */
-  id?: string;
-  /** Messages with the same key are handled one at a time, in publish order, inside each group. */
-  key?: string;
-  headers?: Headers;
-  /** Not delivered before this much time has passed. */
-  delay?: Duration;
-  /** Not delivered before this time. */
-  at?: Date | number;
-  /** The codec for this message. */
-  codec?: CodecName | Codec;
-}
-
-/** What a resolved publish returns. */
-export interface PublishReceipt {
-  id: string;
-}
-
-/** Options of `subscribe`. */
-export interface SubscribeOptions {
-  /**
-   * A durable group: every group gets each message once, and the members of
-   * a group share the work. Without one, the subscription is private and
-   * ends with `close()`.
-   */
-  group?: string;
-  /** Handlers running at once in this member. Default 1. */
-  concurrency?: number;
-  /** Retries before the dead-letter queue. Default 5 attempts, exponential from 1s to 1m. */
-  retry?: RetryOptions;
-  /** Where a new group starts: `new` (default) or `all` retained messages. An existing group resumes. */
-  deliver?: DeliverPolicy;
-  /** How long the engine waits for a settle before it redelivers; extended while the handler runs. Default 30s. */
-  ackWait?: Duration;
-}
-
-/** Options of `request`. */
-export interface RequestOptions {
-  /** Default: the Bus's `requestTimeout`. */
-  timeout?: Duration;
-  headers?: Headers;
-  codec?: CodecName | Codec;
-}
+import type { Capability, Transport } from './transport.js';
 
 type AnyEvent = EventContract<unknown, unknown>;
 type AnyRpc = RpcContract<unknown, unknown, unknown, unknown>;
 
-/** The ack wait of a subscription: at least 10 ms, or the engine would redeliver while the handler starts. */
-function ackWaitOf(value: Duration | undefined): number {
-  const ms = optionalMillis(value, 'ackWait', 30_000);
-  if (ms < 10)
-    throw new CourierError(
-      'INVALID_OPTION',
-      `ackWait must be at least 10ms, got ${ms} ms; the default is 30s`,
-    );
-  return atMostLongestTimer(ms, 'ackWait');
+/** Shared by calls without options (never changed). */
+const NO_OPTIONS = Object.freeze({});
+
+/** {@link checkNow}'s answer when the schema must be run through `validate`. */
+const LATER: unique symbol = Symbol('later');
+
+/**
+ * Runs a schema now: its output when it answers synchronously and finds no
+ * issues, else `LATER` (an async schema, or issues, which `validate` reports).
+ */
+function checkNow(schema: StandardSchemaV1, value: unknown): unknown {
+  const result = schema['~standard'].validate(value);
+  if (result instanceof Promise || result.issues !== undefined) return LATER;
+  return result.value;
 }
 
-/** Timeouts and ack waits are timers: at most 2^31-1 ms (24.8 days). Delays may be longer. */
-function atMostLongestTimer(ms: number, name: string): number {
-  if (ms > 2 ** 31 - 1) {
-    throw new CourierError(
-      'INVALID_OPTION',
-      `${name} of ${ms} ms is longer than the longest supported, 24 days; use a shorter one`,
-    );
-  }
-  return ms;
+function closedBus(): CourierError {
+  return new CourierError('CONNECTION_CLOSED', 'the bus is closed; connect again to send or receive');
 }
 
 function unsupported(transport: Transport, capability: Capability, what: string): CourierError {
@@ -145,11 +87,19 @@ export class Bus {
   readonly #middleware: readonly Middleware[];
   readonly #requestTimeout: number;
   readonly #onError: (error: unknown) => void;
+  readonly #observer: Observer;
   readonly #running = new Set<Subscription>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #attaching = new Set<Promise<void>>();
   #state: 'open' | 'draining' | 'closed' = 'open';
   #closing: Promise<void> | undefined;
+  /** Publishes and requests sent on the direct path and not yet answered. */
+  #outstanding = 0;
+  #whenIdle: (() => void) | undefined;
+  /** Publishes on the full path not yet handed to the transport: later ones queue behind them. */
+  #queuedPublishes = 0;
+  /** Subjects already checked for publishing (bounded). */
+  readonly #checkedSubjects = new Set<string>();
 
   constructor(transport: Transport, options: BusOptions = {}) {
     this.transport = transport;
@@ -163,7 +113,13 @@ export class Bus {
     };
     this.#middleware = options.middleware ?? [];
     this.#requestTimeout = optionalMillis(options.requestTimeout, 'requestTimeout', 5000);
-    this.#onError = options.onError ?? ((error) => console.error('[courier]', error));
+    this.#observer = new Observer({
+      system: transport.engine,
+      metrics: options.metrics,
+      logger: options.logger,
+    });
+    this.#onError =
+      options.onError ?? this.#observer.onError ?? ((error) => console.error('[courier]', error));
     this.deadLetters = deadLetters(() => this.#deadLetterStore(), this.#codecs);
   }
 
@@ -174,18 +130,69 @@ export class Bus {
     options?: PublishOptions,
   ): Promise<PublishReceipt>;
   publish(subject: string, data: unknown, options?: PublishOptions): Promise<PublishReceipt>;
-  publish(target: AnyEvent | string, data: unknown, options: PublishOptions = {}): Promise<PublishReceipt> {
-    return this.#track(async () => {
+  publish(
+    target: AnyEvent | string,
+    data: unknown,
+    options: PublishOptions = NO_OPTIONS,
+  ): Promise<PublishReceipt> {
+    if (this.#state === 'closed') return Promise.reject(closedBus());
+    // Without middleware, observers or subscriptions attaching, and behind no publish still on its way, the
+    // message goes to the transport in this call: no closures, no awaits. Otherwise the full path below.
+    if (this.#queuedPublishes > 0 || !this.#direct()) return this.#publishInFull(target, data, options);
+    let sent: Promise<void>;
+    let receipt: PublishReceipt;
+    try {
+      const { subject, schema } =
+        typeof target === 'string' ? { subject: target, schema: undefined } : target;
+      this.#assertPublishSubject(subject);
+      if (schema !== undefined && checkNow(schema, data) === LATER)
+        return this.#publishInFull(target, data, options);
+      const message = outgoingMessage(this.#outgoing, subject, data, options);
+      assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
+      receipt = { id: message.id };
+      sent = this.transport.publish(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#outstanding++;
+    return sent.then(
+      () => {
+        this.#finished();
+        return receipt;
+      },
+      (error: unknown) => {
+        this.#finished();
+        throw error;
+      },
+    );
+  }
+
+  /** Publishes through validation, the observer and the middleware, in call order with other publishes. */
+  #publishInFull(target: AnyEvent | string, data: unknown, options: PublishOptions): Promise<PublishReceipt> {
+    this.#queuedPublishes++;
+    let queued = true;
+    const handedOver = (): void => {
+      if (queued) this.#queuedPublishes--;
+      queued = false;
+    };
+    const publishing = this.#track(async () => {
       const { subject, schema } =
         typeof target === 'string' ? { subject: target, schema: undefined } : target;
       assertSubject(subject, { wildcards: false });
       await validate(schema, data, `data for ${subject}`);
       const message = outgoingMessage(this.#outgoing, subject, data, options);
-      assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
-      const call = { kind: 'publish' as const, subject, data, headers: message.headers };
-      await runMiddleware(this.#middleware, call, () => this.transport.publish(message));
+      await this.#observer.publish(message, async () => {
+        assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
+        const call = { kind: 'publish' as const, subject, data, headers: message.headers };
+        await runMiddleware(this.#middleware, call, () => {
+          handedOver();
+          return this.transport.publish(message);
+        });
+      });
       return { id: message.id };
     });
+    publishing.then(handedOver, handedOver);
+    return publishing;
   }
 
   /**
@@ -213,15 +220,11 @@ export class Bus {
         `group must be a non-empty string, got ${JSON.stringify(options.group)}`,
       );
     }
-    const deliver = options.deliver ?? 'new';
-    if (deliver !== 'new' && deliver !== 'all') {
-      throw new CourierError(
-        'INVALID_OPTION',
-        `deliver must be 'new' or 'all', got ${JSON.stringify(deliver)}`,
-      );
-    }
+    const deliver = deliverStart(options.deliver);
     if (deliver === 'all' && !capabilities.replay)
       throw unsupported(this.transport, 'replay', "deliver: 'all'");
+    if (typeof deliver === 'object' && !capabilities.replayFrom)
+      throw unsupported(this.transport, 'replayFrom', `deliver: ${JSON.stringify(deliver)}`);
     if (!capabilities.deadLetter)
       throw unsupported(
         this.transport,
@@ -245,6 +248,7 @@ export class Bus {
       schema,
       handler: handler as Handler<unknown>,
       retry: retryPolicy(options.retry),
+      observer: this.#observer,
       onClosed: () => this.#running.delete(subscription),
       onError: this.#onError,
     });
@@ -259,28 +263,75 @@ export class Bus {
     options?: RequestOptions,
   ): Promise<ResponseOutput<C>>;
   request<T = unknown>(subject: string, data: unknown, options?: RequestOptions): Promise<T>;
-  request(target: AnyRpc | string, data: unknown, options: RequestOptions = {}): Promise<unknown> {
+  request(target: AnyRpc | string, data: unknown, options: RequestOptions = NO_OPTIONS): Promise<unknown> {
+    if (this.#state === 'closed') return Promise.reject(closedBus());
+    if (!this.#direct()) return this.#requestInFull(target, data, options);
+    let sent: Promise<Awaited<ReturnType<Transport['request']>>>;
+    let subject: string;
+    let response: StandardSchemaV1 | undefined;
+    try {
+      const contract = typeof target === 'string' ? undefined : target;
+      subject = contract === undefined ? (target as string) : contract.subject;
+      response = contract?.response;
+      this.#assertPublishSubject(subject);
+      if (!this.transport.capabilities.request) throw unsupported(this.transport, 'request', 'request');
+      if (contract?.request !== undefined && checkNow(contract.request, data) === LATER)
+        return this.#requestInFull(target, data, options);
+      const timeout = this.#timeoutOf(options);
+      const message = outgoingMessage(this.#outgoing, subject, data, options);
+      assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
+      sent = this.transport.request(message, { timeout });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#outstanding++;
+    return sent.then(
+      (answer) => {
+        this.#finished();
+        return this.#answerOf(answer, subject, response);
+      },
+      (error: unknown) => {
+        this.#finished();
+        throw error;
+      },
+    );
+  }
+
+  #requestInFull(target: AnyRpc | string, data: unknown, options: RequestOptions): Promise<unknown> {
     return this.#track(async () => {
       const { subject, request, response } =
         typeof target === 'string' ? { subject: target, request: undefined, response: undefined } : target;
       assertSubject(subject, { wildcards: false });
       if (!this.transport.capabilities.request) throw unsupported(this.transport, 'request', 'request');
       await validate(request, data, `request to ${subject}`);
-      const timeout = atMostLongestTimer(
-        optionalMillis(options.timeout, 'timeout', this.#requestTimeout),
-        'timeout',
-      );
+      const timeout = this.#timeoutOf(options);
       const message = outgoingMessage(this.#outgoing, subject, data, options);
-      assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
-      const call = { kind: 'request' as const, subject, data, headers: message.headers };
-      const reply = await runMiddleware(this.#middleware, call, () =>
-        this.transport.request(message, { timeout }),
-      );
-      const answer = reply as Awaited<ReturnType<Transport['request']>>;
-      if (!answer.ok) throw CourierError.fromWire(answer.error);
-      const decoded = this.#codecs.forContentType(answer.contentType).decode(answer.payload);
-      return validate(response as StandardSchemaV1 | undefined, decoded, `response from ${subject}`);
+      return this.#observer.request(message, async () => {
+        assertSize(message, this.transport.capabilities.maxPayload, this.transport.engine);
+        const call = { kind: 'request' as const, subject, data, headers: message.headers };
+        const reply = await runMiddleware(this.#middleware, call, () =>
+          this.transport.request(message, { timeout }),
+        );
+        return this.#answerOf(reply as Awaited<ReturnType<Transport['request']>>, subject, response);
+      });
     });
+  }
+
+  #timeoutOf(options: RequestOptions): number {
+    return atMostLongestTimer(optionalMillis(options.timeout, 'timeout', this.#requestTimeout), 'timeout');
+  }
+
+  /** The reply's data, decoded and checked; its error thrown. */
+  #answerOf(
+    answer: Awaited<ReturnType<Transport['request']>>,
+    subject: string,
+    response: StandardSchemaV1 | undefined,
+  ): unknown {
+    if (!answer.ok) throw CourierError.fromWire(answer.error);
+    const decoded = this.#codecs.forContentType(answer.contentType).decode(answer.payload);
+    if (response === undefined) return decoded;
+    const checked = checkNow(response, decoded);
+    return checked === LATER ? validate(response, decoded, `response from ${subject}`) : checked;
   }
 
   /** Answers requests on a subject or pattern; exactly one handler gets each request. */
@@ -304,6 +355,7 @@ export class Bus {
       response,
       handler: handler as RequestHandler<unknown, unknown>,
       encode: (data) => encodeData(this.#outgoing, data, undefined),
+      observer: this.#observer,
       onClosed: () => this.#running.delete(handle),
       onError: this.#onError,
     });
@@ -327,6 +379,13 @@ export class Bus {
       this.#state = 'draining';
       await Promise.allSettled([...this.#running].map((running) => running.close({ timeout })));
       this.#state = 'closed';
+      if (this.#outstanding > 0) {
+        const idle = new Promise<void>((resolve) => {
+          this.#whenIdle = resolve;
+        });
+        this.#pending.add(idle);
+        void idle.then(() => this.#pending.delete(idle));
+      }
       await settleAll(this.#pending, timeout);
       await this.transport.close();
     })();
@@ -357,12 +416,28 @@ export class Bus {
     void attached.then(() => this.#attaching.delete(attached));
   }
 
+  /** True when a publish or request can skip the observer and middleware and need not wait for attachments. */
+  #direct(): boolean {
+    return this.#attaching.size === 0 && this.#middleware.length === 0 && this.#observer.quiet;
+  }
+
+  #assertPublishSubject(subject: string): void {
+    if (this.#checkedSubjects.has(subject)) return;
+    assertSubject(subject, { wildcards: false });
+    if (this.#checkedSubjects.size >= 1024) this.#checkedSubjects.clear();
+    this.#checkedSubjects.add(subject);
+  }
+
+  /** A direct publish or request was answered. */
+  #finished(): void {
+    if (--this.#outstanding > 0 || this.#whenIdle === undefined) return;
+    const idle = this.#whenIdle;
+    this.#whenIdle = undefined;
+    idle();
+  }
+
   #track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#state === 'closed') {
-      return Promise.reject(
-        new CourierError('CONNECTION_CLOSED', 'the bus is closed; connect again to send or receive'),
-      );
-    }
+    if (this.#state === 'closed') return Promise.reject(closedBus());
     // Wait for this bus's own subscriptions and handlers to attach, so that `handle` then `request`
     // (or `subscribe` then `publish`) in one breath works on networked engines too.
     const attaching = this.#attaching.size > 0 ? Promise.all([...this.#attaching]) : undefined;

@@ -50,7 +50,11 @@ export const jsonCodec: Codec = {
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
-/** MessagePack via `msgpackr`, without its record extension so other languages can read it. */
+/**
+ * MessagePack via `msgpackr`, without its record extension so other languages
+ * can read it. A map key named `__proto__` decodes as `__proto_` (msgpackr's
+ * guard against prototype pollution); data with such keys should use JSON.
+ */
 export const msgpackCodec: Codec = {
   contentType: 'application/msgpack',
   encode(data) {
@@ -151,7 +155,8 @@ export class Codecs {
    * @throws CourierError `CODEC_ERROR` when no codec is registered for it.
    */
   forContentType(contentType: string): Codec {
-    const codec = this.#byType.get(mediaType(contentType));
+    // Most messages carry a content type exactly as registered: no parsing for those.
+    const codec = this.#byType.get(contentType) ?? this.#byType.get(mediaType(contentType));
     if (!codec) {
       throw new CourierError(
         'CODEC_ERROR',

@@ -3,7 +3,8 @@
  * transport package, loaded by dynamic import so that applications install
  * only the engines they use.
  */
-import { Bus, type BusOptions } from './bus.js';
+import { Bus } from './bus.js';
+import type { BusOptions } from './bus-options.js';
 import { CourierError } from './errors.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 import { memoryTransport } from './memory/memory-transport.js';
@@ -18,7 +19,9 @@ export type CreateTransport = (url: URL, options: Record<string, unknown>) => Pr
 /** Which package serves each scheme. `memory` is built in. */
 export const TRANSPORT_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   courier: '@courier/broker',
-  courierss: '@courier/broker',
+  couriers: '@courier/broker',
+  'courier+ws': '@courier/broker',
+  'courier+wss': '@courier/broker',
   embedded: '@courier/broker',
   nats: '@courier/nats',
   amqp: '@courier/amqp',
@@ -36,6 +39,8 @@ export const TRANSPORT_PACKAGES: Readonly<Record<string, string>> = Object.freez
 export interface ConnectOptions extends BusOptions {
   /** Passed to the transport package's `createTransport`. */
   transport?: Record<string, unknown>;
+  /** This service's version (its release), for engines that list services (the Courier broker). */
+  version?: string;
 }
 
 // `memory://name` engines are shared by name inside the process, as `vm://` brokers are.
@@ -114,7 +119,22 @@ export async function transportFromUrl(
  * `nats://host:4222`, ...) or to a transport you built.
  */
 export async function connect(target: string | Transport, options: ConnectOptions = {}): Promise<Bus> {
-  const { transport: transportOptions, ...busOptions } = options;
-  const transport = typeof target === 'string' ? await transportFromUrl(target, transportOptions) : target;
-  return new Bus(transport, busOptions);
+  const { transport: transportOptions, version, ...busOptions } = options;
+  // The service's identity goes to the transport too, for engines with a service registry.
+  const identity = {
+    ...(busOptions.service !== undefined ? { service: busOptions.service } : {}),
+    ...(busOptions.instance !== undefined ? { instance: busOptions.instance } : {}),
+    ...(version !== undefined ? { version } : {}),
+  };
+  const transport =
+    typeof target === 'string'
+      ? await transportFromUrl(target, { ...identity, ...transportOptions })
+      : target;
+  try {
+    return new Bus(transport, busOptions);
+  } catch (error) {
+    // A bad option must not leave the connection this call opened behind.
+    if (typeof target === 'string') await transport.close();
+    throw error;
+  }
 }

@@ -26,10 +26,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { retryable: false },
   /** A payload could not be encoded or decoded with its content type. */
   CODEC_ERROR: { retryable: false },
-  /** The credentials were missing or wrong. */
+  /** The credentials were missing or wrong, or do not allow this subject or operation. */
   UNAUTHORIZED: { retryable: false },
-  /** The credentials do not allow this subject or operation. */
-  FORBIDDEN: { retryable: false },
   /** The connection or bus is closed, or was lost before the operation finished. */
   CONNECTION_CLOSED: { retryable: true },
   /** The engine cannot do what was asked and the Bus cannot fill the gap. */

@@ -4,14 +4,14 @@
  */
 
 export type { StandardSchemaV1 } from '@standard-schema/spec';
+export { Bus } from './bus.js';
 export type {
   BusOptions,
   PublishOptions,
   PublishReceipt,
   RequestOptions,
   SubscribeOptions,
-} from './bus.js';
-export { Bus } from './bus.js';
+} from './bus-options.js';
 export type { CloudEvent, CloudEventHttp } from './cloudevents.js';
 export { fromCloudEvent, fromCloudEventHttp, toCloudEvent, toCloudEventHttp } from './cloudevents.js';
 export type { Codec, CodecName } from './codec.js';
@@ -62,10 +62,14 @@ export { only, runMiddleware } from './middleware/compose.js';
 export type { RetryMiddlewareOptions } from './middleware/retry.js';
 export { retry } from './middleware/retry.js';
 export { timeout } from './middleware/timeout.js';
+export type { MetricsOption, MetricsOptions } from './observability/bus-metrics.js';
+export { OTHER_SUBJECTS, PRIVATE_GROUP } from './observability/bus-metrics.js';
+export type { LogFn, Logger } from './observability/message-log.js';
+export { TRACER_NAME } from './observability/tracing.js';
 export type { RequestHandler } from './request-handler.js';
 export type { RetryOptions, RetryPolicy } from './retry-policy.js';
 export { retryPolicy } from './retry-policy.js';
-export { assertSubject, hasWildcards, matchSubject, subjectMatcher } from './subject.js';
+export { assertSubject, hasWildcards, matchSubject, patternCovers, subjectMatcher } from './subject.js';
 export type { CloseOptions, Handler, MessageContext, Subscription } from './subscription.js';
 export type {
   Capabilities,
@@ -75,6 +79,7 @@ export type {
   DeadLetter,
   DeadLetterStore,
   DeliverPolicy,
+  DeliverStart,
   Delivery,
   Reply,
   Responder,

@@ -5,6 +5,8 @@
 
 export type { DispatcherHooks, DispatcherOptions } from './local/group-dispatcher.js';
 export { GroupDispatcher } from './local/group-dispatcher.js';
+export type { LongTimeout } from './long-timeout.js';
+export { longTimeout } from './long-timeout.js';
 export type { GroupOptions, LogReader } from './memory/memory-group.js';
 export { MemoryGroup } from './memory/memory-group.js';
 export { BusRequestHandler } from './request-handler.js';

@@ -66,21 +66,27 @@ export function outgoingMessage(
   data: unknown,
   options: OutgoingOptions,
 ): RawMessage {
-  const headers = options.headers ?? {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') {
-      throw new CourierError('INVALID_OPTION', `header ${name} must be a string, got ${typeof value}`);
+  const given = options.headers;
+  let headers: Headers = {};
+  if (given !== undefined) {
+    for (const [name, value] of Object.entries(given)) {
+      if (typeof value !== 'string') {
+        throw new CourierError('INVALID_OPTION', `header ${name} must be a string, got ${typeof value}`);
+      }
     }
+    headers = { ...given };
   }
   const id = options.id ?? newId();
   if (typeof id !== 'string' || id === '') {
     throw new CourierError('INVALID_OPTION', `id must be a non-empty string, got ${JSON.stringify(id)}`);
   }
+  const { payload, contentType } = encodeData(out, data, options.codec);
   const message: RawMessage = {
     id,
     subject,
-    ...encodeData(out, data, options.codec),
-    headers: { ...headers },
+    payload,
+    contentType,
+    headers,
     time: Date.now(),
     source: out.source,
   };
@@ -93,7 +99,8 @@ export function outgoingMessage(
     }
     message.key = options.key;
   }
-  const deliverAt = deliverAtOf(options);
+  const deliverAt =
+    options.delay === undefined && options.at === undefined ? undefined : deliverAtOf(options);
   if (deliverAt !== undefined) message.deliverAt = deliverAt;
   return message;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assertSubject, hasWildcards, matchSubject } from './subject.js';
+import { assertSubject, hasWildcards, matchSubject, patternCovers } from './subject.js';
 
 const token = fc.stringMatching(/^[A-Za-z0-9_\-:@$]{1,8}$/);
 const subject = fc.array(token, { minLength: 1, maxLength: 6 }).map((t) => t.join('.'));
@@ -21,7 +21,28 @@ function reference(p: string, s: string): boolean {
   return want.length === got.length;
 }
 
+/** A subject that `p` matches, its wildcards filled from `fill`. */
+function instance(p: string, fill: readonly string[]): string {
+  return p
+    .split('.')
+    .flatMap((t, i) => (t === '*' ? [fill[i] ?? 'x'] : t === '>' ? [fill[i] ?? 'x', 'tail'] : [t]))
+    .join('.');
+}
+
 describe('subjects', () => {
+  it('patternCovers: when outer covers inner, every subject inner matches, outer matches too', () => {
+    fc.assert(
+      fc.property(pattern, pattern, fc.array(token, { minLength: 6, maxLength: 6 }), (outer, inner, fill) => {
+        const s = instance(inner, fill);
+        if (patternCovers(outer, inner)) expect(matchSubject(outer, s)).toBe(true);
+      }),
+    );
+    expect(patternCovers('orders.>', 'orders.*.eu')).toBe(true);
+    expect(patternCovers('orders.*', 'orders.>')).toBe(false);
+    expect(patternCovers('orders.*', 'orders.created')).toBe(true);
+    expect(patternCovers('orders.created', 'orders.*')).toBe(false);
+  });
+
   it('accepts every well-formed subject and pattern', () => {
     fc.assert(
       fc.property(subject, pattern, (s, p) => {

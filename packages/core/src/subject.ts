@@ -90,3 +90,21 @@ export function subjectMatcher(pattern: string): (subject: string) => boolean {
 export function matchSubject(pattern: string, subject: string): boolean {
   return subjectMatcher(pattern)(subject);
 }
+
+/**
+ * True when every subject `inner` matches is also matched by `outer` (both
+ * patterns): `orders.>` covers `orders.*.eu`, `orders.*` does not cover `orders.>`.
+ * Token grants and stream routing both ask this.
+ */
+export function patternCovers(outer: string, inner: string): boolean {
+  const g = outer.split('.');
+  const p = inner.split('.');
+  for (let i = 0; i < g.length; i++) {
+    const token = g[i];
+    if (token === '>') return p.length > i;
+    const want = p[i];
+    if (want === undefined || want === '>') return false;
+    if (token !== '*' && (want === '*' || want !== token)) return false;
+  }
+  return g.length === p.length;
+}

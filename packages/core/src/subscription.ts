@@ -11,8 +11,9 @@ import type { Codecs } from './codec.js';
 import { validate } from './contract.js';
 import { type Duration, optionalMillis } from './duration.js';
 import { CourierError, toCourierError } from './errors.js';
-import { type MessageInfo, messageInfo } from './message.js';
+import type { MessageInfo, RawMessage } from './message.js';
 import { type Middleware, runMiddleware } from './middleware/compose.js';
+import { type Observer, UNOBSERVED } from './observability/observer.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { ConsumeOptions, Consumer, Delivery, Transport } from './transport.js';
 
@@ -46,6 +47,33 @@ export async function settleAll(running: ReadonlySet<Promise<unknown>>, ms: numb
   clearTimeout(timer);
 }
 
+const RESOLVED = Promise.resolve();
+
+/** What a handler gets beside the data (one object literal: no spread per delivery). */
+function contextOf(message: RawMessage, attempt: number, group: string | undefined): MessageContext {
+  const ctx: MessageContext & { key?: string } = {
+    id: message.id,
+    subject: message.subject,
+    contentType: message.contentType,
+    headers: message.headers,
+    time: new Date(message.time),
+    source: message.source,
+    attempt,
+    group,
+  };
+  if (message.key !== undefined) ctx.key = message.key;
+  return ctx;
+}
+
+/** Whether a handler returned something to wait for. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 /** A running subscription or request handler. */
 export interface Subscription {
   /** Resolves once the engine delivers to it; rejects when attaching failed. */
@@ -70,6 +98,8 @@ export interface SubscriptionSpec {
   readonly schema: StandardSchemaV1 | undefined;
   readonly handler: Handler<unknown>;
   readonly retry: RetryPolicy;
+  /** Spans, metrics and log lines around each handler run. */
+  readonly observer: Observer;
   readonly onClosed: () => void;
   readonly onError: (error: unknown) => void;
 }
@@ -79,7 +109,10 @@ export class BusSubscription implements Subscription {
   readonly ready: Promise<void>;
   readonly #spec: SubscriptionSpec;
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #keepAlive = new Set<NodeJS.Timeout>();
+  /** Deliveries from arrival until their run ends: the engine's ack deadline of each is extended while here. */
+  readonly #live = new Set<Delivery>();
+  /** One timer for every live delivery's keep-alive; stopped when a sweep finds none. */
+  #keepAlive: NodeJS.Timeout | undefined;
   readonly #keyTails = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
   #consumer: Consumer | undefined;
@@ -119,8 +152,9 @@ export class BusSubscription implements Subscription {
     await this.#settle(() => consumer.stop());
     await settleAll(this.#inFlight, timeout);
     // Handlers still running are abandoned: stop extending their deadlines so the engine can give them to others.
-    for (const timer of this.#keepAlive) clearInterval(timer);
-    this.#keepAlive.clear();
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+    this.#live.clear();
     await this.#settle(() => consumer.close());
     this.#spec.onClosed();
   }
@@ -130,33 +164,51 @@ export class BusSubscription implements Subscription {
     if (this.#stop.signal.aborted) return;
     const spec = this.#spec;
     // Touch from arrival, not from the handler's start: a delivery queued behind its key must not expire.
-    const keepAlive = setInterval(
-      () => {
-        try {
-          delivery.touch();
-        } catch (error) {
-          spec.onError(error);
-        }
-      },
-      Math.max(spec.consume.ackWait / 2, 1),
-    );
-    keepAlive.unref();
-    this.#keepAlive.add(keepAlive);
+    this.#live.add(delivery);
+    this.#keepAlive ??= this.#startKeepAlive();
     const { key } = delivery.message;
     // Fill: order a key inside this member (the engine cannot order it across members).
     const fillKey = key !== undefined && !spec.transport.capabilities.keyOrdering ? key : undefined;
-    const previous = (fillKey !== undefined && this.#keyTails.get(fillKey)) || Promise.resolve();
-    const run: Promise<void> = previous
-      .then(() => this.#process(delivery, fillKey !== undefined))
-      .catch((error: unknown) => spec.onError(error))
-      .finally(() => {
-        clearInterval(keepAlive);
-        this.#keepAlive.delete(keepAlive);
-        this.#inFlight.delete(run);
-        if (fillKey !== undefined && this.#keyTails.get(fillKey) === run) this.#keyTails.delete(fillKey);
-      });
+    // Started after the engine's turn, not inside it (a key's next message after the one before it).
+    const previous = (fillKey !== undefined && this.#keyTails.get(fillKey)) || RESOLVED;
+    const started = previous.then(() => this.#process(delivery, fillKey !== undefined));
+    const ended = (): void => {
+      this.#live.delete(delivery);
+      this.#inFlight.delete(run);
+      if (fillKey !== undefined && this.#keyTails.get(fillKey) === run) this.#keyTails.delete(fillKey);
+    };
+    const run: Promise<void> = started.then(ended, (error: unknown) => {
+      ended();
+      spec.onError(error);
+    });
     if (fillKey !== undefined) this.#keyTails.set(fillKey, run);
     this.#inFlight.add(run);
+  }
+
+  /**
+   * Every half ack wait, touches each live delivery, so none expires sooner
+   * than half an ack wait after its last touch (or arrival).
+   */
+  #startKeepAlive(): NodeJS.Timeout {
+    const timer = setInterval(
+      () => {
+        if (this.#live.size === 0) {
+          clearInterval(timer);
+          this.#keepAlive = undefined;
+          return;
+        }
+        for (const delivery of this.#live) {
+          try {
+            delivery.touch();
+          } catch (error) {
+            this.#spec.onError(error);
+          }
+        }
+      },
+      Math.max(this.#spec.consume.ackWait / 2, 1),
+    );
+    timer.unref();
+    return timer;
   }
 
   /**
@@ -175,29 +227,53 @@ export class BusSubscription implements Subscription {
     const deferred = !capabilities.delay && message.deliverAt !== undefined && delivery.attempt > 1 ? 1 : 0;
     let attempt = delivery.attempt - deferred;
 
+    const receipt = (n: number) => ({ group: spec.userGroup, pattern: spec.consume.subject, attempt: n });
+    let observed = spec.observer.receive(message, receipt(attempt));
     let data: unknown;
     try {
       const decoded = spec.codecs.forContentType(message.contentType).decode(message.payload);
-      data = await validate(spec.schema, decoded, `data on ${message.subject}`);
+      data =
+        spec.schema === undefined
+          ? decoded
+          : await validate(spec.schema, decoded, `data on ${message.subject}`);
     } catch (error) {
-      return this.#settle(() => delivery.deadLetter(toCourierError(error).toWire()));
+      const failure = toCourierError(error);
+      observed.settle('dead_letter', failure);
+      return this.#settle(() => delivery.deadLetter(failure.toWire()));
     }
     const call = { kind: 'consume' as const, subject: message.subject, data, headers: message.headers };
     for (;;) {
-      const ctx: MessageContext = { ...messageInfo(message), attempt, group: spec.userGroup };
+      const ctx = contextOf(message, attempt, spec.userGroup);
       try {
-        await runMiddleware(spec.middleware, call, async () => spec.handler(data, ctx));
+        if (observed === UNOBSERVED && spec.middleware.length === 0) {
+          // Nothing around the handler: call it directly, and wait only when it returns a promise.
+          const result = spec.handler(data, ctx);
+          if (isThenable(result)) await result;
+        } else {
+          await observed.run(() => runMiddleware(spec.middleware, call, async () => spec.handler(data, ctx)));
+        }
       } catch (error) {
         const failure = toCourierError(error, 'HANDLER_ERROR');
         const final = attempt >= spec.retry.attempts || (error instanceof CourierError && !error.retryable);
-        if (final) return this.#settle(() => delivery.deadLetter(failure.toWire()));
+        if (final) {
+          observed.settle('dead_letter', failure);
+          return this.#settle(() => delivery.deadLetter(failure.toWire()));
+        }
         const delay = spec.retry.delayAfter(attempt);
+        observed.settle('retry', failure, { retryIn: delay });
         if (!holdRetries) return this.#retryLater(delivery, delay);
         if (!(await this.#pause(delay))) return; // closing: the group gets it back unsettled
         attempt++;
+        observed = spec.observer.receive(message, receipt(attempt));
         continue;
       }
-      return this.#settle(() => delivery.ack());
+      observed.settle('ack');
+      try {
+        await delivery.ack();
+      } catch (error) {
+        spec.onError(error);
+      }
+      return;
     }
   }
 

@@ -22,6 +22,12 @@ export interface Capabilities {
    */
   replay: boolean;
   /**
+   * A new group can start at a stream sequence or a time
+   * (`deliver: { sequence }` / `{ time }`). Engines that do not declare it
+   * get those policies refused with `UNSUPPORTED`.
+   */
+  replayFrom?: boolean;
+  /**
    * Messages with one key are handed to one member at a time, in publish
    * order, across all members of a group. Without it, the Bus orders keys
    * inside each subscription only (one process), not across members.
@@ -50,11 +56,21 @@ export interface Capabilities {
 
 /** The names of the boolean capabilities. */
 export type Capability = {
-  [K in keyof Capabilities]: Capabilities[K] extends boolean ? K : never;
+  [K in keyof Capabilities]-?: NonNullable<Capabilities[K]> extends boolean ? K : never;
 }[keyof Capabilities];
 
-/** Where a new group starts. Existing durable groups always resume where they were. */
-export type DeliverPolicy = 'new' | 'all';
+/**
+ * Where a new group starts. Existing durable groups always resume where they were.
+ * `'new'`: messages published after it attaches; `'all'`: every message the
+ * stream still holds; `{ sequence }`: from that stream sequence on (the
+ * oldest held when it was dropped; nothing before the next one when it lies
+ * ahead); `{ time }`: from the first message stored at or after that time
+ * (a `Date` or ms since the epoch). The last two need `replayFrom`.
+ */
+export type DeliverPolicy = 'new' | 'all' | { sequence: number } | { time: Date | number };
+
+/** A {@link DeliverPolicy} as transports get it: a time is in ms since the epoch. */
+export type DeliverStart = 'new' | 'all' | { sequence: number } | { time: number };
 
 /** What `consume` attaches to. */
 export interface ConsumeOptions {
@@ -67,7 +83,7 @@ export interface ConsumeOptions {
   group: string;
   /** Whether the group outlives its last member. Non-durable groups vanish with their last member. */
   durable: boolean;
-  deliver: DeliverPolicy;
+  deliver: DeliverStart;
   /** Credit: the most unsettled deliveries this member holds at once. */
   maxInFlight: number;
   /**

@@ -53,7 +53,7 @@ export function fromNatsError(error: unknown, what: string): CourierError {
     return wrap('UNAUTHORIZED', `${what} was refused by the NATS server: ${reason}; check the credentials`);
   if (error instanceof PermissionViolationError)
     return wrap(
-      'FORBIDDEN',
+      'UNAUTHORIZED',
       `${what} was refused by the NATS server: ${reason}; check the user's permissions`,
     );
   if (error instanceof ConnectionError)

@@ -68,6 +68,11 @@ describe('options', () => {
       expect.objectContaining({ code: 'INVALID_OPTION' }),
     );
     expect(() => resolveOptions({ prefix: 'a.*' })).toThrow(/prefix/);
+    // Regression: a requestPrefix under a stream's subjects made requests come back as PubAcks.
+    for (const requestPrefix of ['shop', 'shop.rpc', 'shop_dlq']) {
+      expect(() => resolveOptions({ prefix: 'shop', requestPrefix })).toThrow(/lies under shop(_dlq)?\.>/);
+    }
+    expect(resolveOptions({ prefix: 'shop', requestPrefix: 'shop_rpc' }).requestPrefix).toBe('shop_rpc');
     expect(() => optionsFromUrl(new URL('nats://h?bogus=1'), {})).toThrow(
       expect.objectContaining({ code: 'INVALID_URL' }),
     );

@@ -111,7 +111,7 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedOptions {
   if (storage !== 'file' && storage !== 'memory') throw invalid('storage', storage, "'file' or 'memory'");
   const replicas = count(options.replicas, 'replicas', 1);
   if (replicas < 1 || replicas > 5) throw invalid('replicas', options.replicas, 'between 1 and 5');
-  return {
+  const resolved = {
     servers: list,
     stream: text(
       options.stream,
@@ -146,6 +146,26 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedOptions {
     maxAckPending: count(options.maxAckPending, 'maxAckPending', 10_000),
     connection: options.connection ?? {},
   };
+  assertRequestsOutsideStreams(resolved.requestPrefix, resolved.prefix);
+  return resolved;
+}
+
+/**
+ * The event, dead-letter and replay streams capture `prefix.>`, `prefix_dlq.>`
+ * and `prefix_replay.>`: requests under any of them would be stored, and their
+ * PubAck would come back as the reply.
+ */
+function assertRequestsOutsideStreams(requestPrefix: string, prefix: string): void {
+  if (requestPrefix === '') return;
+  for (const space of [prefix, `${prefix}_dlq`, `${prefix}_replay`]) {
+    if (requestPrefix === space || requestPrefix.startsWith(`${space}.`)) {
+      throw new CourierError(
+        'INVALID_OPTION',
+        `requestPrefix ${JSON.stringify(requestPrefix)} lies under ${space}.>, which this deployment's JetStream streams capture, so requests would be stored instead of answered; use a prefix outside it, e.g. ${JSON.stringify(`${prefix}_rpc`)}`,
+        { data: { requestPrefix, prefix } },
+      );
+    }
+  }
 }
 
 const URL_OPTIONS = [

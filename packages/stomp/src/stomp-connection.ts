@@ -281,6 +281,6 @@ export function brokerError(frame: StompFrame): CourierError {
   const detail = Buffer.from(frame.body).toString('utf8').split('\n')[0] ?? '';
   const text = `the STOMP broker answered ERROR: ${message}${detail && detail !== message ? ` (${detail.slice(0, 300)})` : ''}`;
   if (/auth|login|passcode|credential|security/i.test(message)) return new CourierError('UNAUTHORIZED', text);
-  if (/not authorized|permission|forbidden/i.test(message)) return new CourierError('FORBIDDEN', text);
+  if (/not authorized|permission|forbidden/i.test(message)) return new CourierError('UNAUTHORIZED', text);
   return new CourierError('INTERNAL', text, { data: { message } });
 }

@@ -126,3 +126,28 @@ export class Scope {
     }
   }
 }
+
+/**
+ * Polls `check` until it returns a value other than `undefined`, failing after
+ * `ms` with `what` and the last error `check` threw. For state that has no
+ * event to wait on (a count read over HTTP, a list in another process).
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`waited ${ms} ms for ${what}${last ? `; last error: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,14 +1,16 @@
 /**
- * The client side of one `courier://` link: the socket, the HELLO/WELCOME
+ * The client side of one broker link (TCP, TLS or WebSocket, see
+ * `link-dialer.ts`): the stream, the HELLO/WELCOME
  * handshake, frames in and out, and reconnection with backoff when the link
  * drops. What to restore after a reconnect (subscriptions, responders,
  * unconfirmed publishes) is the transport's, through `onConnected`.
  */
-import { type Socket, connect as tcpConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { CourierError } from '@courier/core';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameOutput } from '../protocol/frame-output.js';
 import { type Frame, FrameType, PROTOCOL_VERSION } from '../protocol/frame-types.js';
+import { dial, type LinkTarget, targetUrl } from './link-dialer.js';
 
 /** What the broker told us in WELCOME. */
 export interface Welcome {
@@ -20,25 +22,31 @@ export interface Welcome {
 
 /** Options of a client connection. */
 export interface ClientConnectionOptions {
-  host: string;
-  port: number;
+  target: LinkTarget;
   token: string;
   service: string;
   instance: string;
+  /** The service's version, for the broker's registry; empty when unknown. */
+  version: string;
   /** Every frame after WELCOME. */
   onFrame(frame: Frame): void;
   /** After each (re)connection, before anything else is sent. */
   onConnected(welcome: Welcome): void;
   /** When the link drops (a reconnect follows unless killed or closed). */
   onDisconnected(error: CourierError): void;
+  /** When the link has room for more frames again after being congested. */
+  onDrain(): void;
 }
+
+/** Bytes waiting to be sent above which the link is congested: producers wait for `onDrain`. */
+const OUTPUT_LIMIT = 4 * 1024 * 1024;
 
 const MAX_BACKOFF = 5000;
 
 /** See the module comment. */
 export class ClientConnection {
   readonly #o: ClientConnectionOptions;
-  #socket: Socket | undefined;
+  #socket: Duplex | undefined;
   #out: FrameOutput | undefined;
   #welcome: Welcome | undefined;
   #stopped = false;
@@ -57,6 +65,11 @@ export class ClientConnection {
   /** True between WELCOME and the link dropping. */
   get connected(): boolean {
     return this.#welcome !== undefined;
+  }
+
+  /** True while more than the link's limit waits to be sent; `onDrain` follows. */
+  get congested(): boolean {
+    return this.#out?.congested ?? false;
   }
 
   /** Connects the first time; rejects when the broker cannot be reached or refuses us. */
@@ -92,23 +105,10 @@ export class ClientConnection {
 
   #link(): Promise<Welcome> {
     return new Promise<Welcome>((resolve, reject) => {
-      const where = `courier://${this.#o.host}:${this.#o.port}`;
-      const socket = tcpConnect({ host: this.#o.host, port: this.#o.port });
-      socket.setNoDelay(true);
-      socket.setKeepAlive(true, 10_000);
-      // A broker that never answers the handshake is as good as down.
-      socket.setTimeout(10_000, () => {
-        if (!welcomed) socket.destroy();
-      });
-      let heard = Date.now();
-      let heartbeat: NodeJS.Timeout | undefined;
-      const out = new FrameOutput(socket);
-      const decoder = new FrameDecoder({ maxFrame: 64 * 1024 * 1024 });
-      let welcomed = false;
-      let failure: CourierError | undefined;
-      this.#socket = socket;
-      this.#out = out;
-      socket.on('connect', () => {
+      const where = targetUrl(this.#o.target);
+      let opened = false;
+      const socket = dial(this.#o.target, () => {
+        opened = true;
         out.send({
           type: FrameType.HELLO,
           minVersion: PROTOCOL_VERSION.min,
@@ -117,8 +117,30 @@ export class ClientConnection {
           service: this.#o.service,
           instance: this.#o.instance,
           client: 'courier-node',
+          version: this.#o.version,
         });
       });
+      // A broker that never answers the handshake is as good as down.
+      const handshake = setTimeout(() => {
+        failure ??= new CourierError(
+          'CONNECTION_CLOSED',
+          `the broker at ${where} did not answer the handshake within 10 s; check the host, port and scheme`,
+        );
+        socket.destroy();
+      }, 10_000);
+      let heard = Date.now();
+      let heartbeat: NodeJS.Timeout | undefined;
+      const out = new FrameOutput(socket, {
+        limit: OUTPUT_LIMIT,
+        onDrain: () => {
+          if (this.#welcome && this.#out === out) this.#o.onDrain();
+        },
+      });
+      const decoder = new FrameDecoder({ maxFrame: 64 * 1024 * 1024 });
+      let welcomed = false;
+      let failure: CourierError | undefined;
+      this.#socket = socket;
+      this.#out = out;
       socket.on('data', (chunk: Buffer) => {
         heard = Date.now();
         let frames: Frame[];
@@ -142,7 +164,7 @@ export class ClientConnection {
                 server: frame.server,
               };
               decoder.maxFrame = frame.maxFrame;
-              socket.setTimeout(0);
+              clearTimeout(handshake);
               // Liveness is the link's: ping a quiet broker, and drop a link silent for three heartbeats
               // (the drop starts a reconnect).
               const every = Math.max(frame.heartbeat, 1000);
@@ -163,9 +185,12 @@ export class ClientConnection {
         }
       });
       socket.on('error', (error) => {
+        const hint = this.#o.target.tls
+          ? 'is it running, serving TLS, and is its certificate trusted (tls.ca)?'
+          : 'is it running?';
         failure ??= new CourierError(
           'CONNECTION_CLOSED',
-          `cannot reach the broker at ${where}: ${error.message}; is it running?`,
+          `cannot reach the broker at ${where}: ${error.message}; ${hint}`,
           {
             cause: error,
           },
@@ -173,7 +198,17 @@ export class ClientConnection {
       });
       socket.on('close', () => {
         clearInterval(heartbeat);
-        const error = failure ?? new CourierError('CONNECTION_CLOSED', `the link to ${where} was closed`);
+        clearTimeout(handshake);
+        const error =
+          failure ??
+          new CourierError(
+            'CONNECTION_CLOSED',
+            welcomed
+              ? `the link to ${where} was closed`
+              : opened
+                ? `the broker at ${where} closed the link before answering HELLO; if it serves TLS, connect with couriers:// (or courier+wss://), and check the port`
+                : `the link to ${where} closed before it opened`,
+          );
         this.#welcome = undefined;
         if (!welcomed) {
           reject(error);

@@ -23,21 +23,29 @@ import {
   type Transport,
   toCourierError,
 } from '@courier/core';
-import { DeadLetterOp, type Frame, FrameType, SettleKind, type Settlement } from '../protocol/frame-types.js';
+import { DeadLetterOp, type Frame, FrameType, type Settlement } from '../protocol/frame-types.js';
 import { messageWireSize } from '../protocol/structures.js';
 import { ClientConnection, type Welcome } from './client-connection.js';
+import { courierDelivery, type SettlementSink } from './courier-delivery.js';
+import type { ClientTlsOptions } from './link-dialer.js';
 import { PendingCalls } from './pending-calls.js';
 import { PublishPipeline } from './publish-pipeline.js';
 
 /** Options of {@link courierTransport}. */
 export interface CourierTransportOptions {
   host?: string;
-  /** Default 4270. */
+  /** Default 4270 (for a WebSocket, the broker's HTTP port, 4271). */
   port?: number;
   /** The broker's token, when it has auth. */
   token?: string;
   service?: string;
   instance?: string;
+  /** The service's version (its release), shown in the broker's service registry. */
+  version?: string;
+  /** Connect over TLS (`couriers://`), with these options; `true` for the defaults. */
+  tls?: boolean | ClientTlsOptions;
+  /** Speak the protocol over a WebSocket at this path (`courier+ws://host:port/courier`) instead of TCP. */
+  websocketPath?: string;
 }
 
 interface Pending<T> {
@@ -62,6 +70,14 @@ export class CourierTransport implements Transport {
   readonly #link: ClientConnection;
   readonly #publishes = new PublishPipeline((frame) => this.#link.send(frame));
   #settles: Settlement[] = [];
+  /** Settlements of deliveries on the current link, sent with the turn's flush. */
+  readonly #settlements: SettlementSink = {
+    settle: (epoch, settlement) => {
+      if (this.#link.epoch !== epoch) return;
+      this.#settles.push(settlement);
+      this.#schedule();
+    },
+  };
   readonly #detaching = new Map<number, () => void>();
   readonly #members = new Map<number, Member>();
   readonly #responders = new Map<
@@ -69,26 +85,32 @@ export class CourierTransport implements Transport {
     { subject: string; handler: (m: RawMessage) => Promise<Reply>; ready?: Pending<void> }
   >();
   readonly #requests = new PendingCalls<Reply>();
-  readonly #ops = new PendingCalls<{ count: number; entries: DeadLetter[] }>();
+  readonly #ops = new PendingCalls<{ count: number; next: number; entries: DeadLetter[] }>();
   #nextId = 0;
   #scheduled = false;
   #closed = false;
 
   constructor(options: CourierTransportOptions) {
     this.capabilities = capabilitiesFor(8 * 1024 * 1024);
+    const { tls, websocketPath } = options;
     this.#link = new ClientConnection({
-      host: options.host ?? '127.0.0.1',
-      port: options.port ?? 4270,
+      target: {
+        host: options.host ?? '127.0.0.1',
+        port: options.port ?? (websocketPath === undefined ? 4270 : 4271),
+        ...(tls ? { tls: tls === true ? {} : tls } : {}),
+        ...(websocketPath !== undefined ? { websocketPath } : {}),
+      },
       token: options.token ?? '',
       service: options.service ?? 'app',
       instance: options.instance ?? `${hostname()}-${process.pid}`,
+      version: options.version ?? '',
       onFrame: (frame) => this.#receive(frame),
       onConnected: (welcome) => this.#restore(welcome),
       onDisconnected: (error) => this.#dropped(error),
+      onDrain: () => this.#flush(),
     });
     this.deadLetters = {
-      list: async (group, o = {}) =>
-        (await this.#deadLetterOp(DeadLetterOp.LIST, group, { limit: o.limit ?? 0 })).entries,
+      list: (group, o = {}) => this.#listDeadLetters(group, o.limit ?? 0),
       replay: async (group, ids) => (await this.#deadLetterOp(DeadLetterOp.REPLAY, group, { ids })).count,
       purge: async (group, ids) => (await this.#deadLetterOp(DeadLetterOp.PURGE, group, { ids })).count,
     };
@@ -206,7 +228,8 @@ export class CourierTransport implements Transport {
   #flush(): void {
     this.#scheduled = false;
     if (!this.#link.connected) return; // kept for the next link
-    this.#publishes.flush();
+    // Publishes wait in the pipeline while the link is congested; its drain flushes again.
+    this.#publishes.flush(() => !this.#link.congested);
     if (this.#settles.length > 0) {
       const settlements = this.#settles.splice(0);
       for (let i = 0; i < settlements.length; i += 0xffff) {
@@ -226,12 +249,13 @@ export class CourierTransport implements Transport {
       deliverAll: o.deliver === 'all' && (o.durable || !member.subscribed),
       maxInFlight: o.maxInFlight,
       ackWait: o.ackWait,
+      ...(typeof o.deliver === 'object' && (o.durable || !member.subscribed) ? { from: o.deliver } : {}),
     });
   }
 
   #restore(welcome: Welcome): void {
     this.capabilities = capabilitiesFor(welcome.maxPayload);
-    this.#publishes.relink();
+    this.#publishes.relink(welcome.maxFrame);
     this.#settles = []; // tokens of the old link mean nothing on this one
     for (const [id, member] of this.#members) if (!member.stopped) this.#subscribe(id, member);
     for (const [id, r] of this.#responders)
@@ -286,7 +310,7 @@ export class CourierTransport implements Transport {
         this.#answer(frame.responder, frame.call, frame.message);
         return;
       case FrameType.DEAD_LETTERS_RESULT:
-        this.#ops.resolve(frame.op, { count: frame.count, entries: frame.entries });
+        this.#ops.resolve(frame.op, { count: frame.count, next: frame.next, entries: frame.entries });
         return;
       case FrameType.ERROR:
         this.#failed(frame.ref, CourierError.fromWire(frame.error));
@@ -306,41 +330,29 @@ export class CourierTransport implements Transport {
     const member = this.#members.get(consumer);
     if (!member) return;
     const epoch = this.#link.epoch;
-    for (const { token, attempt, message } of deliveries) {
-      const settle = (s: Settlement): Promise<void> => {
-        if (this.#link.epoch === epoch) {
-          this.#settles.push(s);
-          this.#schedule();
-        }
-        return Promise.resolve();
-      };
-      member.onDelivery({
-        message,
-        attempt,
-        ack: () => settle({ kind: SettleKind.ACK, consumer, token }),
-        nack: (delay) =>
-          settle({ kind: SettleKind.NACK, consumer, token, delay: Math.max(0, Math.round(delay)) }),
-        deadLetter: (error) => settle({ kind: SettleKind.DEAD, consumer, token, error }),
-        touch: () => void settle({ kind: SettleKind.TOUCH, consumer, token }),
-      });
-    }
+    for (const delivered of deliveries)
+      member.onDelivery(courierDelivery(this.#settlements, epoch, consumer, delivered));
   }
 
   #answer(responder: number, call: number, message: RawMessage): void {
     const entry = this.#responders.get(responder);
     const epoch = this.#link.epoch;
-    const replying = entry
-      ? entry.handler(message).catch((error: unknown) => ({
-          ok: false as const,
-          error: toCourierError(error, 'HANDLER_ERROR').toWire(),
-        }))
-      : Promise.resolve<Reply>({
-          ok: false,
-          error: new CourierError('NO_RESPONDERS', 'the handler was closed').toWire(),
-        });
-    void replying.then((reply) => {
+    const respond = (reply: Reply): void => {
       if (this.#link.epoch === epoch) this.#link.send({ type: FrameType.RESPOND, call, reply });
-    });
+    };
+    if (!entry) {
+      respond({ ok: false, error: new CourierError('NO_RESPONDERS', 'the handler was closed').toWire() });
+      return;
+    }
+    let replying: Promise<Reply>;
+    try {
+      replying = entry.handler(message);
+    } catch (error) {
+      replying = Promise.reject(error);
+    }
+    replying.then(respond, (error: unknown) =>
+      respond({ ok: false, error: toCourierError(error, 'HANDLER_ERROR').toWire() }),
+    );
   }
 
   #failed(ref: number, error: CourierError): void {
@@ -359,16 +371,30 @@ export class CourierTransport implements Transport {
     if (!this.#ops.reject(ref, error)) this.#requests.reject(ref, error);
   }
 
+  /** Follows DEAD_LETTERS_RESULT pages until `limit` entries (0: all) or the last page. */
+  async #listDeadLetters(group: string, limit: number): Promise<DeadLetter[]> {
+    const entries: DeadLetter[] = [];
+    let cursor = 0;
+    do {
+      const want = limit > 0 ? limit - entries.length : 0;
+      const page = await this.#deadLetterOp(DeadLetterOp.LIST, group, { limit: want, cursor });
+      entries.push(...page.entries);
+      cursor = page.next;
+    } while (cursor !== 0 && (limit === 0 || entries.length < limit));
+    return entries;
+  }
+
   #deadLetterOp(
     action: (typeof DeadLetterOp)[keyof typeof DeadLetterOp],
     group: string,
-    o: { limit?: number; ids?: readonly string[] | undefined },
-  ): Promise<{ count: number; entries: DeadLetter[] }> {
+    o: { limit?: number; cursor?: number; ids?: readonly string[] | undefined },
+  ): Promise<{ count: number; next: number; entries: DeadLetter[] }> {
     const op = ++this.#nextId;
     const ids = o.ids ? [...o.ids] : undefined;
+    const { limit = 0, cursor = 0 } = o;
     return this.#ops.wait(
       op,
-      () => this.#link.send({ type: FrameType.DEAD_LETTERS, op, action, group, limit: o.limit ?? 0, ids }),
+      () => this.#link.send({ type: FrameType.DEAD_LETTERS, op, action, group, limit, cursor, ids }),
       {
         what: `the dead-letter request for ${group}`,
       },
@@ -380,6 +406,7 @@ function capabilitiesFor(maxPayload: number): Readonly<Capabilities> {
   return Object.freeze({
     durable: true,
     replay: true,
+    replayFrom: true,
     keyOrdering: true,
     delay: true,
     nackDelay: true,

@@ -1,7 +1,8 @@
 /**
  * A connection's publishes on their way to the broker: gathered per turn
- * into PUBLISH frames of about 1 MiB, numbered per link, settled by CONFIRM
- * ranges or PUBLISH_FAILED. On a new link, everything unconfirmed is sent
+ * into PUBLISH frames of about 1 MiB (less when the broker's maxFrame is small), numbered per link, settled by CONFIRM
+ * ranges or PUBLISH_FAILED. They leave only as fast as the link drains (they
+ * wait here, not in the socket's buffer). On a new link, everything unconfirmed is sent
  * again in order with its message id, so the broker's dedup keeps it once.
  */
 import type { CourierError, RawMessage } from '@courier/core';
@@ -26,6 +27,7 @@ export class PublishPipeline {
   /** Publish numbers on the current link (they restart at 1 on each), to ours. */
   #onLink = new Map<number, number>();
   #linkNext = 1;
+  #frameBytes = FRAME_BYTES;
 
   constructor(send: (frame: Frame) => void) {
     this.#send = send;
@@ -40,16 +42,20 @@ export class PublishPipeline {
     });
   }
 
-  /** Sends what is queued, in frames of about 1 MiB. */
-  flush(): void {
-    while (this.#outbox.length > 0) {
+  /**
+   * Sends what is queued, in frames of about 1 MiB, while `room()` says the
+   * link takes more; the rest waits here for the next flush (on the link's drain).
+   */
+  flush(room: () => boolean = () => true): void {
+    while (this.#outbox.length > 0 && room()) {
       const messages: RawMessage[] = [];
       const first = this.#linkNext;
       let bytes = 0;
       while (
         this.#outbox.length > 0 &&
         messages.length < 0xffff &&
-        (messages.length === 0 || bytes < FRAME_BYTES)
+        (messages.length === 0 ||
+          bytes + (this.#pending.get(this.#outbox[0] as number)?.size ?? 0) <= this.#frameBytes)
       ) {
         const seq = this.#outbox.shift() as number;
         const pending = this.#pending.get(seq);
@@ -62,8 +68,10 @@ export class PublishPipeline {
     }
   }
 
-  /** A new link: number afresh and queue everything unconfirmed again. */
-  relink(): void {
+  /** A new link: number afresh and queue everything unconfirmed again, in frames that fit its `maxFrame`. */
+  relink(maxFrame: number): void {
+    // Room for the frame's own fields: length, type, first sequence, count.
+    this.#frameBytes = Math.min(FRAME_BYTES, maxFrame - 11);
     this.#onLink = new Map();
     this.#linkNext = 1;
     this.#outbox = [...this.#pending.keys()].sort((a, b) => a - b);

@@ -1,8 +1,12 @@
 /**
- * The broker's engine: one durable stream of every subject (a segmented log
- * with group commit), durable groups over it, dead letters, and request
+ * The broker's engine: streams of subjects (segmented logs with group commit
+ * and retention), durable groups over them, dead letters, and request
  * routing. It serves connections in this process (`embedded://`) through
- * core's `LocalTransport`; the TCP server will serve it to other processes.
+ * core's `LocalTransport`; the TCP server serves it to other processes.
+ *
+ * A message goes to the first configured stream whose subject patterns match
+ * it, else to the `default` stream (docs/broker.md). A group reads every
+ * stream that may hold a subject of its pattern, with one cursor per stream.
  *
  * A publish resolves once its record is on disk (under the default `sync`
  * policy), after which every matching group will deliver it, across crashes
@@ -16,7 +20,9 @@ import {
   type AttachOptions,
   assertSize,
   CourierError,
+  type DeadLetter,
   type DeadLetterStore,
+  type DeliverStart,
   type Duration,
   type GroupMember,
   type LocalEngine,
@@ -24,14 +30,24 @@ import {
   type RawMessage,
   ResponderTable,
 } from '@courier/core';
-import { GroupStore } from '../storage/group-store.js';
 import type { StorageLogger } from '../storage/storage-logger.js';
-import { StreamLog, type StreamLogInfo } from '../storage/stream-log.js';
 import type { SyncPolicy } from '../storage/sync-policy.js';
 import { DeadLetterLog } from './dead-letter-log.js';
 import { DurableGroup, REPLAY_HEADER } from './durable-group.js';
-import { encodeMessage } from './records.js';
+import type { EngineObserver } from './engine-observer.js';
+import { EngineStream, type StreamStats } from './engine-stream.js';
+import {
+  boundedMember,
+  type GroupConfig,
+  groupConfigFor,
+  type ResolvedGroupConfig,
+  resolveGroups,
+} from './group-config.js';
+import { decodeMessage, encodeMessage } from './records.js';
 import { ServiceRegistry } from './service-registry.js';
+import { resolveStreams, type StreamConfig, streamFor, streamsFor } from './stream-config.js';
+
+const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
 
 /** Options of {@link BrokerEngine.open}. */
 export interface BrokerEngineOptions {
@@ -43,10 +59,19 @@ export interface BrokerEngineOptions {
   maxPayload?: number;
   /** How long message ids are remembered for dedup. Default 2m. */
   dedupWindow?: Duration;
+  /**
+   * Streams and the subjects they hold, with their retention (docs/broker.md).
+   * Subjects no stream covers go to the `default` stream.
+   */
+  streams?: StreamConfig[];
+  /** Server-side settings of groups: caps on credit and ack wait, max deliveries, backoff floors. */
+  groups?: GroupConfig[];
   /** Where storage reports recovery and I/O trouble. */
   log?: StorageLogger;
   /** Errors with no caller to reject (a failed background write). Default: logged to stderr. */
   onError?: (error: unknown) => void;
+  /** Told of every publish, delivery, ack and dead letter (the broker's metrics); keep it cheap. */
+  observer?: EngineObserver;
 }
 
 /** A group as `stats()` shows it. */
@@ -56,15 +81,23 @@ export interface GroupStats {
   durable: boolean;
   /** Members attached now. */
   members: number;
-  /** Messages read and not yet acked or dead-lettered (up to the read-ahead window). */
+  /** The stream this entry reads (a group whose pattern spans streams has one entry per stream). */
+  stream: string;
+  /** Messages read and not yet acked or dead-lettered: in memory (up to the read-ahead) or parked. */
   outstanding: number;
 }
 
 /** What `stats()` returns. */
 export interface EngineStats {
-  stream: StreamLogInfo & { name: string };
+  /** The `default` stream (also in `streams`). */
+  stream: StreamStats;
+  /** Every stream, configured ones in order, `default` last. */
+  streams: StreamStats[];
   groups: GroupStats[];
 }
+
+/** A group on one pattern: one cursor per stream it reads. */
+type GroupParts = DurableGroup[];
 
 function groupKey(group: string, pattern: string): string {
   return JSON.stringify([group, pattern]);
@@ -80,36 +113,42 @@ export class BrokerEngine implements LocalEngine {
   readonly services = new ServiceRegistry();
   readonly deadLetters: DeadLetterStore;
   readonly dir: string;
-  readonly #log: StreamLog;
-  readonly #groupStore: GroupStore;
+  /** The observer given at open (the broker's metrics), if any. */
+  readonly observer: EngineObserver | undefined;
+  /** Configured streams in order, `default` last. */
+  readonly #streams: EngineStream[];
+  readonly #groupConfigs: readonly ResolvedGroupConfig[];
   readonly #dead: DeadLetterLog;
-  readonly #groups = new Map<string, Promise<DurableGroup>>();
-  readonly #deadLetterTurns = new Map<string, Promise<number>>();
+  readonly #groups = new Map<string, Promise<GroupParts>>();
+  /** The dead-letter change running now (any group); the next waits for it. */
+  #deadLetterTurn: Promise<unknown> = Promise.resolve();
   readonly #onError: (error: unknown) => void;
   #closed = false;
 
   private constructor(
     options: BrokerEngineOptions,
-    parts: { log: StreamLog; groups: GroupStore; dead: DeadLetterLog },
+    parts: {
+      streams: EngineStream[];
+      groups: ResolvedGroupConfig[];
+      dead: DeadLetterLog;
+      onError: (error: unknown) => void;
+    },
   ) {
     this.dir = options.dir;
-    this.maxPayload = options.maxPayload ?? 8 * 1024 * 1024;
-    this.#log = parts.log;
-    this.#groupStore = parts.groups;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.#streams = parts.streams;
+    this.#groupConfigs = parts.groups;
     this.#dead = parts.dead;
-    const report = options.onError ?? ((error: unknown) => console.error('[courier broker]', error));
-    // Background writes still in flight when the engine closes fail with "closed": nothing to report.
-    this.#onError = (error) => {
-      if (!this.#closed) report(error);
-    };
+    this.observer = options.observer;
+    this.#onError = parts.onError;
     this.deadLetters = {
       list: async (group, listOptions = {}) => this.#dead.list(group, listOptions.limit),
       replay: (group, ids) =>
-        this.#deadLetterTurn(group, async () => {
+        this.#deadLetterChange(async () => {
           // Only to durable groups (a private subscription's group is gone), and appended before being
           // removed, so a crash or a full disk in between leaves a duplicate, never a loss.
           const found = (await this.#dead.find(group, ids)).filter(({ entry }) =>
-            this.#groupStore.get(groupKey(entry.group, entry.pattern)),
+            this.#streams.some((s) => s.groups.get(groupKey(entry.group, entry.pattern))),
           );
           for (const { entry } of found) {
             const headers = {
@@ -123,7 +162,7 @@ export class BrokerEngine implements LocalEngine {
           return found.length;
         }),
       purge: (group, ids) =>
-        this.#deadLetterTurn(group, async () => {
+        this.#deadLetterChange(async () => {
           const found = await this.#dead.find(group, ids);
           await this.#dead.remove(found);
           return found.length;
@@ -136,14 +175,51 @@ export class BrokerEngine implements LocalEngine {
     const sync = options.sync ?? 'sync';
     const common = { sync, ...(options.log ? { log: options.log } : {}) };
     const dedupWindowMs = optionalMillis(options.dedupWindow, 'dedupWindow', 120_000);
-    const streamDir = join(options.dir, 'streams', 'default');
-    const log = await StreamLog.open({ dir: streamDir, name: 'default', dedupWindowMs, ...common });
-    const groups = await GroupStore.open({ dir: join(streamDir, 'groups'), ...common });
-    const dead = await DeadLetterLog.open({ dir: join(options.dir, 'dead-letters'), ...common });
-    return new BrokerEngine(options, { log, groups, dead });
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    const configs = resolveStreams(options.streams, { maxPayload, dedupWindowMs });
+    const groups = resolveGroups(options.groups);
+    const report = options.onError ?? ((error: unknown) => console.error('[courier broker]', error));
+    let engine: BrokerEngine | undefined;
+    // Background writes still in flight when the engine closes fail with "closed": nothing to report.
+    const onError = (error: unknown): void => {
+      if (!engine?.closed) report(error);
+    };
+    const streams: EngineStream[] = [];
+    try {
+      for (const config of configs)
+        streams.push(await EngineStream.open({ dir: options.dir, config, onError, ...common }));
+      const dead = await DeadLetterLog.open({ dir: join(options.dir, 'dead-letters'), ...common });
+      engine = new BrokerEngine(options, { streams, groups, dead, onError });
+      return engine;
+    } catch (error) {
+      for (const stream of streams) await stream.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   async publish(message: RawMessage, options: { dedup: boolean }): Promise<void> {
+    this.#checkPublish(message);
+    await this.#append(message, options.dedup);
+  }
+
+  /**
+   * {@link BrokerEngine.publish} for the TCP server, without a promise per
+   * message: `encoded` is the message's structure exactly as
+   * `protocol/structures.ts` writes it (the bytes of a PUBLISH frame), stored
+   * as the record without encoding it again; `done` is called once, with the
+   * error when it was refused or not stored. Dedup by id always applies.
+   */
+  publishEncoded(message: RawMessage, encoded: Uint8Array, done: (error: unknown) => void): void {
+    try {
+      this.#checkPublish(message);
+    } catch (error) {
+      done(error);
+      return;
+    }
+    this.#appendWith(message, encoded, true, done);
+  }
+
+  #checkPublish(message: RawMessage): void {
     this.#assertOpen();
     assertSize(message, this.maxPayload, this.name);
     if (message.headers[REPLAY_HEADER] !== undefined) {
@@ -152,7 +228,9 @@ export class BrokerEngine implements LocalEngine {
         `header ${REPLAY_HEADER} is reserved for dead-letter replays; use another name`,
       );
     }
-    await this.#append(message, options.dedup);
+    const stream = streamFor(this.#streams, message.subject);
+    if (stream.config.maxPayload < this.maxPayload)
+      assertSize(message, stream.config.maxPayload, `stream ${stream.config.name}`);
   }
 
   async attach(options: AttachOptions, member: GroupMember): Promise<Attachment> {
@@ -160,67 +238,121 @@ export class BrokerEngine implements LocalEngine {
     const key = groupKey(options.group, options.subject);
     let opening = this.#groups.get(key);
     if (!opening) {
-      const info = this.#log.info();
-      opening = DurableGroup.open({
-        name: options.group,
-        pattern: options.subject,
-        schedule: options.schedule,
-        orderKeys: options.orderKeys,
-        key,
-        store: options.durable ? this.#groupStore : undefined,
-        startAfter: options.deliver === 'all' ? info.firstSequence - 1 : info.lastSequence,
-        log: this.#log,
-        deadLetter: (entry) => this.#dead.add(entry),
-        onError: this.#onError,
-      });
+      opening = this.#openGroup(options, key);
       this.#groups.set(key, opening);
       opening.catch(() => this.#groups.delete(key));
     }
-    const group = await opening;
-    if ((group.options.store !== undefined) !== options.durable) {
+    const parts = await opening;
+    const durable = parts[0]?.options.store !== undefined;
+    if (durable !== options.durable) {
       throw new CourierError(
         'INVALID_OPTION',
         `group ${options.group} on ${options.subject} is ${options.durable ? 'private' : 'durable'} here; a group is either durable or private, use another name`,
       );
     }
-    group.dispatcher.members.add(member);
-    group.pump();
+    // One bounded member shared by the group's cursors, so its credit counts across streams.
+    const bounded = boundedMember(member, groupConfigFor(this.#groupConfigs, options.group, options.subject));
+    for (const group of parts) {
+      group.dispatcher.members.add(bounded);
+      group.pump();
+    }
     return {
       detach: () => {
-        group.dispatcher.detach(member);
-        if (!options.durable && group.dispatcher.members.size === 0) {
-          group.dispose();
+        for (const group of parts) group.dispatcher.detach(bounded);
+        if (!options.durable && parts.every((g) => g.dispatcher.members.size === 0)) {
+          for (const group of parts) group.dispose();
           this.#groups.delete(key);
         }
       },
     };
   }
 
-  /** What the engine holds now: its stream, and every group open in this process. */
+  async #openGroup(options: AttachOptions, key: string): Promise<GroupParts> {
+    const parts: GroupParts = [];
+    for (const stream of streamsFor(this.#streams, options.subject)) {
+      parts.push(
+        await DurableGroup.open({
+          name: options.group,
+          pattern: options.subject,
+          schedule: options.schedule,
+          orderKeys: options.orderKeys,
+          key,
+          store: options.durable ? stream.groups : undefined,
+          startAfter: await startAfter(stream, options.deliver),
+          log: stream.log,
+          deadLetter: (entry) => this.#dead.add(entry),
+          onError: this.#onError,
+          onAcked: () => stream.released(),
+          ...(this.observer ? { observer: this.observer } : {}),
+        }),
+      );
+    }
+    if (parts.length > 1) for (const part of parts) part.siblings = parts;
+    return parts;
+  }
+
+  /** What the engine holds now: its streams, and every group open in this process (one entry per stream it reads). */
   async stats(): Promise<EngineStats> {
     const groups: GroupStats[] = [];
     for (const opening of this.#groups.values()) {
-      const group = await opening.catch(() => undefined);
-      if (!group) continue;
-      groups.push({
-        group: group.options.name,
-        subject: group.options.pattern,
-        durable: group.options.store !== undefined,
-        members: group.dispatcher.members.size,
-        outstanding: group.dispatcher.outstanding,
-      });
+      const parts = await opening.catch(() => []);
+      for (const group of parts)
+        groups.push({
+          group: group.options.name,
+          subject: group.options.pattern,
+          durable: group.options.store !== undefined,
+          members: group.dispatcher.members.size,
+          stream: group.options.log.options.name,
+          outstanding: group.outstanding,
+        });
     }
-    return { stream: { name: 'default', ...this.#log.info() }, groups };
+    const streams = this.#streams.map((s) => s.stats());
+    return { stream: streams[streams.length - 1] as StreamStats, streams, groups };
+  }
+
+  /**
+   * Up to `limit` records of a stream from sequence `from` (the admin API's message browser), or
+   * `undefined` when no stream has that name. A record that does not decode has no `message`.
+   */
+  async readStream(
+    stream: string,
+    options: { from: number; limit: number },
+  ): Promise<{ sequence: number; time: number; message: RawMessage | undefined }[] | undefined> {
+    const found = this.#streams.find((s) => s.config.name === stream);
+    if (!found) return undefined;
+    const records = await found.log.readRange({ from: options.from, maxRecords: options.limit });
+    return records.map((r) => {
+      let message: RawMessage | undefined;
+      try {
+        message = decodeMessage(r.payload);
+      } catch {}
+      return { sequence: r.sequence, time: r.time, message };
+    });
+  }
+
+  /** How many dead letters each group holds, from memory (groups holding none are left out). */
+  deadLetterCounts(): ReadonlyMap<string, number> {
+    return this.#dead.counts();
+  }
+
+  /** Every group's dead letters (those on disk, open here or not), oldest first, in one scan. */
+  allDeadLetters(options: { limit?: number } = {}): Promise<DeadLetter[]> {
+    return this.#dead.listAll(options.limit);
+  }
+
+  /** True once `close` was called. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Stops every group and closes the logs; what was acknowledged is on disk. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const opening of this.#groups.values()) (await opening.catch(() => undefined))?.dispose();
+    for (const opening of this.#groups.values())
+      for (const group of await opening.catch(() => [])) group.dispose();
     this.#groups.clear();
-    await this.#log.close();
-    await this.#groupStore.close();
+    for (const stream of this.#streams) await stream.close();
     await this.#dead.close();
   }
 
@@ -228,28 +360,40 @@ export class BrokerEngine implements LocalEngine {
     await this.close();
   }
 
-  async #append(message: RawMessage, dedup: boolean): Promise<void> {
-    const result = await this.#log.append({
-      payload: encodeMessage(message),
-      ...(dedup ? { id: message.id } : {}),
+  #append(message: RawMessage, dedup: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#appendWith(message, encodeMessage(message), dedup, (error) => {
+        if (error === undefined) resolve();
+        else reject(error);
+      });
     });
-    if (result.duplicate) return;
-    for (const opening of this.#groups.values())
-      void opening.then(
-        (group) => group.pump(),
-        () => undefined,
-      );
   }
 
-  /** Runs dead-letter changes of one group one at a time, so two replays cannot take the same entries. */
-  #deadLetterTurn(group: string, work: () => Promise<number>): Promise<number> {
-    const previous = this.#deadLetterTurns.get(group) ?? Promise.resolve(0);
-    const next = previous.catch(() => 0).then(work);
-    this.#deadLetterTurns.set(group, next);
-    const forget = (): void => {
-      if (this.#deadLetterTurns.get(group) === next) this.#deadLetterTurns.delete(group);
-    };
-    next.then(forget, forget);
+  /** Appends a message whose record payload (its message structure) is `encoded`; groups read it on the commit. */
+  #appendWith(
+    message: RawMessage,
+    encoded: Uint8Array,
+    dedup: boolean,
+    done: (error: unknown) => void,
+  ): void {
+    const stream = streamFor(this.#streams, message.subject);
+    stream.log.appendWith(
+      { payload: encoded, ...(dedup ? { id: message.id } : {}) },
+      (error, _, duplicate) => {
+        if (error === undefined && !duplicate)
+          this.observer?.published(message.subject, message.payload.byteLength, stream.config.name);
+        done(error);
+      },
+    );
+  }
+
+  /**
+   * Runs dead-letter changes one at a time across all groups: two replays cannot take the same
+   * entries, and two removals cannot compact the log at once (which would copy entries twice).
+   */
+  #deadLetterChange(work: () => Promise<number>): Promise<number> {
+    const next = this.#deadLetterTurn.then(work);
+    this.#deadLetterTurn = next.catch(() => undefined);
     return next;
   }
 
@@ -260,4 +404,15 @@ export class BrokerEngine implements LocalEngine {
         `the broker engine at ${this.dir} is closed; open it again`,
       );
   }
+}
+
+/** The sequence after which a new group starts on `stream`, by its deliver policy. */
+async function startAfter(stream: EngineStream, deliver: DeliverStart): Promise<number> {
+  const info = stream.log.info();
+  if (deliver === 'new') return info.lastSequence;
+  if (deliver === 'all') return info.firstSequence - 1;
+  if ('sequence' in deliver)
+    return Math.min(Math.max(deliver.sequence, info.firstSequence) - 1, info.lastSequence);
+  const found = await stream.log.sequenceAtTime(deliver.time);
+  return found === undefined ? info.lastSequence : found - 1;
 }

@@ -15,11 +15,29 @@ export function encodeMessage(message: RawMessage): Buffer {
   return writer.take();
 }
 
-/** A message from a log record's payload. */
+/**
+ * Where a message read from a log keeps the structure it was decoded from,
+ * so the server sends those bytes in a DELIVER frame instead of encoding the
+ * message again. A non-enumerable symbol property, far cheaper per message
+ * than a WeakMap: a copy made by spreading (`{ ...message, headers }`) does
+ * not carry it, so a changed message is encoded afresh, and comparisons of
+ * messages do not see it.
+ */
+const STORED_FORM = Symbol('courier.storedForm');
+
+type WithStoredForm = RawMessage & { readonly [STORED_FORM]?: Uint8Array };
+
+/** The bytes `message` was decoded from by {@link decodeMessage}, if it was. */
+export function storedForm(message: RawMessage): Uint8Array | undefined {
+  return (message as WithStoredForm)[STORED_FORM];
+}
+
+/** A message from a log record's payload; it remembers the payload as its {@link storedForm}. */
 export function decodeMessage(payload: Buffer): RawMessage {
   const reader = new WireReader(payload, { what: 'stored message' });
   const message = readMessage(reader);
   reader.end();
+  Object.defineProperty(message, STORED_FORM, { value: payload });
   return message;
 }
 

@@ -10,6 +10,8 @@ export interface ServiceInstance {
   instance: string;
   /** The client library and version that connected. */
   client: string;
+  /** The service's own version (its release), when its HELLO said. */
+  version?: string;
   /** The peer's address. */
   address: string;
   /** When it connected (ms since the epoch). */

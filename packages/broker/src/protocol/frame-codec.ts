@@ -9,15 +9,19 @@ import {
   type DeliveredMessage,
   type Frame,
   FrameType,
+  PROTOCOL_VERSION,
   SettleKind,
   type Settlement,
 } from './frame-types.js';
 import {
+  deliverFromFlags,
   readDeadLetter,
+  readDeliverFrom,
   readError,
   readMessage,
   readReply,
   writeDeadLetter,
+  writeDeliverFrom,
   writeError,
   writeMessage,
   writeReply,
@@ -71,6 +75,7 @@ export function writeFrame(w: WireWriter, frame: Frame): number {
       w.str(frame.service);
       w.str(frame.instance);
       w.str(frame.client);
+      w.str(frame.version);
       break;
     case FrameType.WELCOME:
       w.u16(frame.version);
@@ -104,9 +109,12 @@ export function writeFrame(w: WireWriter, frame: Frame): number {
       w.u32(frame.consumer);
       w.str(frame.subject);
       w.str(frame.group);
-      w.u8((frame.durable ? DURABLE : 0) | (frame.deliverAll ? DELIVER_ALL : 0));
+      w.u8(
+        (frame.durable ? DURABLE : 0) | (frame.deliverAll ? DELIVER_ALL : 0) | deliverFromFlags(frame.from),
+      );
       w.u32(frame.maxInFlight);
       w.u32(frame.ackWait);
+      writeDeliverFrom(w, frame.from);
       break;
     case FrameType.SUBSCRIBED:
     case FrameType.UNSUBSCRIBED:
@@ -160,6 +168,7 @@ export function writeFrame(w: WireWriter, frame: Frame): number {
       w.u8(frame.action);
       w.str(frame.group);
       w.u32(frame.limit);
+      w.u32(frame.cursor);
       w.u8(frame.ids === undefined ? 0 : 1);
       if (frame.ids !== undefined) {
         w.u32(frame.ids.length);
@@ -169,6 +178,7 @@ export function writeFrame(w: WireWriter, frame: Frame): number {
     case FrameType.DEAD_LETTERS_RESULT:
       w.u32(frame.op);
       w.u32(frame.count);
+      w.u32(frame.next);
       w.u32(frame.entries.length);
       for (const d of frame.entries) writeDeadLetter(w, d);
       break;
@@ -203,16 +213,35 @@ export function readFrame(body: Buffer, start = 0, end = body.length): Frame {
 
 function readBody(type: number, r: WireReader): Frame {
   switch (type) {
-    case FrameType.HELLO:
+    case FrameType.HELLO: {
+      const minVersion = r.u16('min version');
+      const maxVersion = r.u16('max version');
+      if (maxVersion < PROTOCOL_VERSION.min) {
+        // An older client's HELLO has another layout after the versions: read
+        // only them, so the broker can refuse with the versions it speaks.
+        r.skipRest();
+        return {
+          type,
+          minVersion,
+          maxVersion,
+          token: '',
+          service: '',
+          instance: '',
+          client: '',
+          version: '',
+        };
+      }
       return {
         type,
-        minVersion: r.u16('min version'),
-        maxVersion: r.u16('max version'),
+        minVersion,
+        maxVersion,
         token: r.text('token'),
         service: r.str('service'),
         instance: r.str('instance'),
         client: r.str('client'),
+        version: r.str('version'),
       };
+    }
     case FrameType.WELCOME:
       return {
         type,
@@ -229,8 +258,14 @@ function readBody(type: number, r: WireReader): Frame {
       return { type, ref: r.u32('ref'), error: readError(r) };
     case FrameType.PUBLISH: {
       const firstSeq = r.u32('first sequence');
-      const messages = list(r, r.u16('count'), MIN_MESSAGE, () => readMessage(r));
-      return { type, firstSeq, messages };
+      const encoded: Uint8Array[] = [];
+      const messages = list(r, r.u16('count'), MIN_MESSAGE, () => {
+        const start = r.position;
+        const message = readMessage(r, true);
+        encoded.push(r.since(start));
+        return message;
+      });
+      return { type, firstSeq, messages, encoded };
     }
     case FrameType.CONFIRM:
       return { type, firstSeq: r.u32('first sequence'), count: r.u32('count') };
@@ -241,6 +276,9 @@ function readBody(type: number, r: WireReader): Frame {
       const subject = r.str('subject');
       const group = r.str('group');
       const flags = r.u8('flags');
+      const maxInFlight = r.u32('max in flight');
+      const ackWait = r.u32('ack wait');
+      const from = readDeliverFrom(r, flags);
       return {
         type,
         consumer,
@@ -248,8 +286,9 @@ function readBody(type: number, r: WireReader): Frame {
         group,
         durable: (flags & DURABLE) !== 0,
         deliverAll: (flags & DELIVER_ALL) !== 0,
-        maxInFlight: r.u32('max in flight'),
-        ackWait: r.u32('ack wait'),
+        maxInFlight,
+        ackWait,
+        ...(from ? { from } : {}),
       };
     }
     case FrameType.SUBSCRIBED:
@@ -289,16 +328,19 @@ function readBody(type: number, r: WireReader): Frame {
       }
       const group = r.str('group');
       const limit = r.u32('limit');
+      const cursor = r.u32('cursor');
       const ids = r.u8('has ids') === 1 ? list(r, r.u32('id count'), 2, () => r.str('id')) : undefined;
-      return { type, op, action, group, limit, ids };
+      return { type, op, action, group, limit, cursor, ids };
     }
     case FrameType.DEAD_LETTERS_RESULT: {
       const op = r.u32('op');
       const count = r.u32('count');
+      const next = r.u32('next');
       return {
         type,
         op,
         count,
+        next,
         entries: list(r, r.u32('entry count'), 16 + MIN_MESSAGE, () => readDeadLetter(r)),
       };
     }

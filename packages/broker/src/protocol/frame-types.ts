@@ -4,9 +4,14 @@
  * them.
  */
 import type { DeadLetter, RawMessage, Reply, WireError } from '@courier/core';
+import type { DeliverFrom } from './structures.js';
 
-/** Protocol versions this build speaks. */
-export const PROTOCOL_VERSION = { min: 1, max: 1 } as const;
+/**
+ * Protocol versions this build speaks. Version 2 added the service version to
+ * HELLO, the start position to SUBSCRIBE and paging to DEAD_LETTERS; a
+ * version 1 client is refused with PROTOCOL_ERROR naming both ranges.
+ */
+export const PROTOCOL_VERSION = { min: 2, max: 2 } as const;
 
 /** Frame type codes (the byte after the length). */
 export const FrameType = {
@@ -67,6 +72,8 @@ export type Frame =
       service: string;
       instance: string;
       client: string;
+      /** The service's own version (its release), empty when unknown. */
+      version: string;
     }
   | {
       type: typeof FrameType.WELCOME;
@@ -78,7 +85,16 @@ export type Frame =
     }
   | { type: typeof FrameType.PING | typeof FrameType.PONG; nonce: number }
   | { type: typeof FrameType.ERROR; ref: number; error: WireError }
-  | { type: typeof FrameType.PUBLISH; firstSeq: number; messages: RawMessage[] }
+  | {
+      type: typeof FrameType.PUBLISH;
+      firstSeq: number;
+      messages: RawMessage[];
+      /**
+       * Set by the decoder: each message's structure as it came (views of the
+       * frame's buffer, payloads too), so the broker stores it without encoding it again.
+       */
+      encoded?: Uint8Array[];
+    }
   | { type: typeof FrameType.CONFIRM; firstSeq: number; count: number }
   | { type: typeof FrameType.PUBLISH_FAILED; seq: number; error: WireError }
   | {
@@ -90,6 +106,8 @@ export type Frame =
       deliverAll: boolean;
       maxInFlight: number;
       ackWait: number;
+      /** A new group's start at a sequence or time (flag bit 2 or 3 and an f64 after `ackWait`). */
+      from?: DeliverFrom;
     }
   | { type: typeof FrameType.SUBSCRIBED | typeof FrameType.UNSUBSCRIBED; consumer: number }
   | { type: typeof FrameType.DELIVER; consumer: number; deliveries: DeliveredMessage[] }
@@ -106,7 +124,17 @@ export type Frame =
       op: number;
       action: (typeof DeadLetterOp)[keyof typeof DeadLetterOp];
       group: string;
+      /** LIST: at most this many entries in this answer; 0 = as many as one frame holds. */
       limit: number;
+      /** LIST: where to start, the `next` of the previous page; 0 for the first page. */
+      cursor: number;
       ids: string[] | undefined;
     }
-  | { type: typeof FrameType.DEAD_LETTERS_RESULT; op: number; count: number; entries: DeadLetter[] };
+  | {
+      type: typeof FrameType.DEAD_LETTERS_RESULT;
+      op: number;
+      count: number;
+      /** LIST: the cursor of the next page, 0 when this page is the last. */
+      next: number;
+      entries: DeadLetter[];
+    };

@@ -47,8 +47,11 @@ export function writeMessage(w: WireWriter, m: RawMessage): void {
   w.bytes(m.payload);
 }
 
-/** Reads a message structure. */
-export function readMessage(r: WireReader): RawMessage {
+/**
+ * Reads a message structure. With `view`, the payload is a view of the
+ * frame's buffer instead of a copy (see `WireReader.view`).
+ */
+export function readMessage(r: WireReader, view = false): RawMessage {
   const message: RawMessage = {
     id: r.str('id'),
     subject: r.str('subject'),
@@ -62,7 +65,7 @@ export function readMessage(r: WireReader): RawMessage {
   if (flags & HAS_KEY) message.key = r.str('key');
   if (flags & HAS_DELIVER_AT) message.deliverAt = r.f64('deliver at');
   message.headers = readHeaders(r);
-  message.payload = r.bytes('payload');
+  message.payload = view ? r.view('payload') : r.bytes('payload');
   return message;
 }
 
@@ -172,4 +175,69 @@ export function messageWireSize(m: RawMessage): number {
   for (const [name, value] of headers)
     size += str(name, `header name ${name.slice(0, 20)}`) + 4 + Buffer.byteLength(value);
   return size + 4 + m.payload.byteLength;
+}
+
+/** SUBSCRIBE flag bit 2: the group starts at a stream sequence, given as an f64 after `ackWait`. */
+export const DELIVER_FROM_SEQUENCE = 4;
+/** SUBSCRIBE flag bit 3: the group starts at a time (ms since the epoch), given as an f64 after `ackWait`. */
+export const DELIVER_FROM_TIME = 8;
+
+/** Where a new group starts when not at `new` or `all`. */
+export type DeliverFrom = { sequence: number } | { time: number };
+
+/** The SUBSCRIBE flag bits of a start position. */
+export function deliverFromFlags(from: DeliverFrom | undefined): number {
+  if (from === undefined) return 0;
+  return 'sequence' in from ? DELIVER_FROM_SEQUENCE : DELIVER_FROM_TIME;
+}
+
+/** Writes the start position's f64 (nothing when there is none). */
+export function writeDeliverFrom(w: WireWriter, from: DeliverFrom | undefined): void {
+  if (from !== undefined) w.f64('sequence' in from ? from.sequence : from.time);
+}
+
+/** Reads the start position the SUBSCRIBE flags announce, checking its value. */
+export function readDeliverFrom(r: WireReader, flags: number): DeliverFrom | undefined {
+  const bits = flags & (DELIVER_FROM_SEQUENCE | DELIVER_FROM_TIME);
+  if (bits === 0) return undefined;
+  if (bits === (DELIVER_FROM_SEQUENCE | DELIVER_FROM_TIME))
+    throw new CourierError(
+      'PROTOCOL_ERROR',
+      'SUBSCRIBE sets both deliver-from-sequence and deliver-from-time',
+    );
+  const value = r.f64(bits === DELIVER_FROM_SEQUENCE ? 'deliver from sequence' : 'deliver from time');
+  if (bits === DELIVER_FROM_SEQUENCE) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new CourierError(
+        'PROTOCOL_ERROR',
+        `deliver-from sequence ${value} is not a whole number of at least 1`,
+      );
+    return { sequence: value };
+  }
+  if (!Number.isFinite(value) || value < 0)
+    throw new CourierError(
+      'PROTOCOL_ERROR',
+      `deliver-from time ${value} is not a time in ms since the epoch`,
+    );
+  return { time: value };
+}
+
+/** The bytes an error structure takes in a frame. */
+export function errorWireSize(e: WireError): number {
+  const data = e.data === undefined ? '' : JSON.stringify(e.data);
+  return 2 + Buffer.byteLength(e.code) + 4 + Buffer.byteLength(e.message) + 1 + 4 + Buffer.byteLength(data);
+}
+
+/** The bytes a dead-letter structure takes in a frame (to cut DEAD_LETTERS_RESULT pages by). */
+export function deadLetterWireSize(d: DeadLetter): number {
+  return (
+    2 +
+    Buffer.byteLength(d.group) +
+    2 +
+    Buffer.byteLength(d.pattern) +
+    4 +
+    8 +
+    errorWireSize(d.error) +
+    messageWireSize(d.message)
+  );
 }

@@ -5,6 +5,36 @@
  */
 import { CourierError } from '@courier/core';
 
+/** Bytes of each slab that small copies are carved from. */
+const SLAB_BYTES = 16 * 1024;
+/** Copies longer than this get an array of their own. */
+const SMALL_COPY = 2 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * A copy of `length` bytes of `source` from `at`, as a plain Uint8Array (so
+ * `slice()` copies, as callers expect of a payload). Small copies are views
+ * into a shared 16 KiB slab, as Node's Buffer pool does: a fresh typed array
+ * per payload costs several times the copy itself. Like a pooled Buffer, such
+ * a view has a `byteOffset` and shares its `buffer` with other payloads.
+ */
+export function copyOut(source: Buffer, at: number, length: number): Uint8Array {
+  if (length > SMALL_COPY) {
+    const out = new Uint8Array(length);
+    out.set(source.subarray(at, at + length));
+    return out;
+  }
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, length);
+  source.copy(out, 0, at, at + length);
+  slabUsed = (slabUsed + length + 7) & ~7;
+  return out;
+}
+
 /** A bounds-checked big-endian reader over one frame's body. */
 export class WireReader {
   readonly #buffer: Buffer;
@@ -67,13 +97,37 @@ export class WireReader {
     return this.#buffer.toString('utf8', at, at + length);
   }
 
-  /** u32-length bytes, copied out so the frame's buffer can be reused. */
+  /** u32-length bytes, copied out so the frame's buffer can be reused (see {@link copyOut}). */
   bytes(field: string): Uint8Array {
     const length = this.u32(`${field} length`);
     const at = this.#take(length, field);
-    const out = new Uint8Array(length);
-    out.set(this.#buffer.subarray(at, at + length));
-    return out;
+    return copyOut(this.#buffer, at, length);
+  }
+
+  /** The offset of the next byte to read, in the buffer given to the constructor. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /**
+   * u32-length bytes as a view of the frame's buffer, no copy: for bytes that
+   * live no longer than the frame's buffer is left alone (the broker stores
+   * a publish, then lets go of it).
+   */
+  view(field: string): Buffer {
+    const length = this.u32(`${field} length`);
+    const at = this.#take(length, field);
+    return this.#buffer.subarray(at, at + length);
+  }
+
+  /** The bytes from `start` to the current position, as a view of the frame's buffer. */
+  since(start: number): Buffer {
+    return this.#buffer.subarray(start, this.#position);
+  }
+
+  /** Skips what is left of the frame (a body this build does not read, such as an older version's HELLO). */
+  skipRest(): void {
+    this.#position = this.#end;
   }
 
   /** Checks that the frame held nothing more. */

@@ -7,15 +7,20 @@
 
 const INITIAL = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** The most a writer starts with after a `take` (a burst's size is not kept for ever). */
+const MAX_START = 4 * 1024 * 1024;
 
 /** A growable big-endian byte writer with frame framing. */
 export class WireWriter {
   #buffer: Buffer;
   #position = 0;
   #frameStart = -1;
+  /** The size to start from after a `take`: what the last batch needed, so a steady load does not regrow by doubling every turn. */
+  #nextSize: number;
 
   constructor(size = INITIAL) {
     this.#buffer = Buffer.allocUnsafe(size);
+    this.#nextSize = size;
   }
 
   /** Bytes written so far. */
@@ -26,7 +31,7 @@ export class WireWriter {
   #ensure(bytes: number): void {
     const needed = this.#position + bytes;
     if (needed <= this.#buffer.length) return;
-    let size = Math.max(this.#buffer.length * 2, 256);
+    let size = Math.max(this.#buffer.length * 2, this.#nextSize, 256);
     while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafe(size);
     this.#buffer.copy(grown, 0, 0, this.#position);
@@ -75,20 +80,19 @@ export class WireWriter {
 
   /** A u16-length UTF-8 string (subjects, ids, names). */
   str(value: string): void {
-    const bytes = Buffer.byteLength(value);
+    // Room for the worst case (3 UTF-8 bytes per UTF-16 unit), then one pass that encodes and counts.
+    this.#ensure(2 + value.length * 3);
+    const bytes = this.#buffer.write(value, this.#position + 2, 'utf8');
     if (bytes > 0xffff) throw new RangeError(`string of ${bytes} bytes does not fit a u16 length`);
-    this.#ensure(2 + bytes);
     this.#buffer.writeUInt16BE(bytes, this.#position);
-    this.#buffer.write(value, this.#position + 2, 'utf8');
     this.#position += 2 + bytes;
   }
 
   /** A u32-length UTF-8 string (header values, JSON). */
   text(value: string): void {
-    const bytes = Buffer.byteLength(value);
-    this.#ensure(4 + bytes);
+    this.#ensure(4 + value.length * 3);
+    const bytes = this.#buffer.write(value, this.#position + 4, 'utf8');
     this.#buffer.writeUInt32BE(bytes, this.#position);
-    this.#buffer.write(value, this.#position + 4, 'utf8');
     this.#position += 4 + bytes;
   }
 
@@ -100,9 +104,17 @@ export class WireWriter {
     this.#position += 4 + value.byteLength;
   }
 
+  /** Bytes as they are, no length (a structure encoded before, e.g. a stored message). */
+  raw(value: Uint8Array): void {
+    this.#ensure(value.byteLength);
+    this.#buffer.set(value, this.#position);
+    this.#position += value.byteLength;
+  }
+
   /** Hands out what was written (a copy-free view) and starts again empty; the next write allocates afresh. */
   take(): Buffer {
     const out = this.#buffer.subarray(0, this.#position);
+    this.#nextSize = Math.min(Math.max(this.#position, 256), MAX_START);
     this.#buffer = EMPTY;
     this.#position = 0;
     return out;

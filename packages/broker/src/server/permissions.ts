@@ -3,7 +3,7 @@
  * its `publish` patterns, subscribe (and serve) on patterns its `subscribe`
  * patterns cover. A bare token string may do everything.
  */
-import { CourierError } from '@courier/core';
+import { CourierError, patternCovers } from '@courier/core';
 
 /** A token with its grants. Without `publish` or `subscribe`, that right is unlimited. */
 export interface TokenGrant {
@@ -16,23 +16,14 @@ export interface TokenGrant {
 export interface Permissions {
   canPublish(subject: string): boolean;
   canSubscribe(pattern: string): boolean;
+  /** The patterns granted for each right, `undefined` when that right is unlimited (for messages). */
+  readonly grants: { publish?: readonly string[]; subscribe?: readonly string[] };
 }
 
-const EVERYTHING: Permissions = { canPublish: () => true, canSubscribe: () => true };
+const EVERYTHING: Permissions = { canPublish: () => true, canSubscribe: () => true, grants: {} };
 
-/** True when every subject `pattern` matches is also matched by `grant`. */
-export function covers(grant: string, pattern: string): boolean {
-  const g = grant.split('.');
-  const p = pattern.split('.');
-  for (let i = 0; i < g.length; i++) {
-    const token = g[i];
-    if (token === '>') return p.length > i;
-    const want = p[i];
-    if (want === undefined || want === '>') return false;
-    if (token !== '*' && (want === '*' || want !== token)) return false;
-  }
-  return g.length === p.length;
-}
+/** True when every subject `pattern` matches is also matched by `grant` (core's `patternCovers`). */
+export const covers: (grant: string, pattern: string) => boolean = patternCovers;
 
 function rights(patterns: readonly string[] | undefined): (subject: string) => boolean {
   if (patterns === undefined) return () => true;
@@ -48,19 +39,34 @@ export function authorizer(
   for (const grant of grants) {
     if (typeof grant === 'string') byToken.set(grant, EVERYTHING);
     else
-      byToken.set(grant.token, { canPublish: rights(grant.publish), canSubscribe: rights(grant.subscribe) });
+      byToken.set(grant.token, {
+        canPublish: rights(grant.publish),
+        canSubscribe: rights(grant.subscribe),
+        grants: {
+          ...(grant.publish ? { publish: grant.publish } : {}),
+          ...(grant.subscribe ? { subscribe: grant.subscribe } : {}),
+        },
+      });
   }
   return (token) => byToken.get(token);
 }
 
-/** The error for a right the token lacks. */
-export function forbidden(
+/**
+ * The `UNAUTHORIZED` error for a right the token lacks, naming the right, the
+ * subject and what the token may do instead.
+ */
+export function unauthorized(
+  permissions: Permissions | undefined,
   action: 'publish to' | 'subscribe to' | 'request' | 'serve',
   subject: string,
 ): CourierError {
+  const right = action === 'publish to' || action === 'request' ? 'publish' : 'subscribe';
+  const granted = permissions?.grants[right];
+  const has =
+    granted === undefined || granted.length === 0 ? 'none' : granted.map((g) => JSON.stringify(g)).join(', ');
   return new CourierError(
-    'FORBIDDEN',
-    `this connection's token may not ${action} ${subject}; grant it in the broker's config (tokens[].${action === 'publish to' || action === 'request' ? 'publish' : 'subscribe'})`,
-    { data: { subject } },
+    'UNAUTHORIZED',
+    `this connection's token lacks the ${right} right for ${subject}, so it may not ${action} it (its ${right} patterns: ${has}); grant it in the broker's config (tokens[].${right}) or connect with another token`,
+    { data: { subject, right } },
   );
 }

@@ -2,7 +2,8 @@
  * Confirms a connection's publishes in ranges: publishes are numbered by the
  * client; as each resolves (stored) or fails, the confirmer sends CONFIRM
  * for every contiguous run of stored ones and PUBLISH_FAILED for each
- * failure, so one frame answers a whole batch.
+ * failure, so one frame answers a whole batch. It counts what is unconfirmed
+ * in messages and in bytes, for the connection's backpressure.
  */
 import { CourierError, toCourierError } from '@courier/core';
 import { type Frame, FrameType } from '../protocol/frame-types.js';
@@ -14,6 +15,7 @@ export class PublishConfirmer {
   readonly #done = new Set<number>();
   #next = -1;
   #unconfirmed = 0;
+  #unconfirmedBytes = 0;
   #scheduled = false;
 
   constructor(options: { send: (frame: Frame) => void; onIdle: () => void }) {
@@ -26,8 +28,17 @@ export class PublishConfirmer {
     return this.#unconfirmed;
   }
 
-  /** Follows one publish to its confirmation. */
-  track(seq: number, publishing: Promise<void>): void {
+  /** The wire size of the publishes accepted and not yet confirmed or failed. */
+  get unconfirmedBytes(): number {
+    return this.#unconfirmedBytes;
+  }
+
+  /**
+   * Follows one publish of `bytes` wire bytes to its confirmation: returns
+   * the function to call once with how it ended (`undefined` when stored).
+   * @throws CourierError `PROTOCOL_ERROR` when `seq` does not follow on.
+   */
+  track(seq: number, bytes: number): (error: unknown) => void {
     if (this.#next < 0) this.#next = seq;
     // Numbers must follow on: a gap or a repeat would hold every later CONFIRM back and grow without bound.
     const expected = (this.#next + this.#unconfirmed + this.#done.size) >>> 0;
@@ -35,18 +46,18 @@ export class PublishConfirmer {
       throw new CourierError('PROTOCOL_ERROR', `publish number ${seq} out of order; expected ${expected}`);
     }
     this.#unconfirmed++;
-    publishing.then(
-      () => this.#settled(seq),
-      (error: unknown) => {
+    this.#unconfirmedBytes += bytes;
+    return (error) => {
+      if (error !== undefined)
         this.#send({ type: FrameType.PUBLISH_FAILED, seq, error: toCourierError(error).toWire() });
-        this.#settled(seq);
-      },
-    );
+      this.#settled(seq, bytes);
+    };
   }
 
-  #settled(seq: number): void {
+  #settled(seq: number, bytes: number): void {
     this.#done.add(seq);
     this.#unconfirmed--;
+    this.#unconfirmedBytes -= bytes;
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => this.#flush());

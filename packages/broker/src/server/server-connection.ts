@@ -2,10 +2,19 @@
  * One client connection to the broker: the HELLO handshake, then frames
  * mapped onto a `LocalTransport` of the engine, so a remote connection gets
  * exactly the semantics of an embedded one (docs/protocol.md, Session).
- * When the socket goes, the transport is killed: the connection's unsettled
+ * When the stream goes, the transport is killed: the connection's unsettled
  * deliveries go back to their groups and its responders vanish.
+ *
+ * The stream is any Duplex: a TCP or TLS socket, or a WebSocket wrapped by
+ * `webSocketStream` (protocol/websocket-stream.ts), so there is one
+ * connection implementation.
+ * Backpressure is counted in bytes: the connection stops reading while its
+ * unconfirmed publishes exceed `maxUnconfirmedBytes` (or
+ * `maxUnconfirmed` messages) or its output is congested, and deliveries that
+ * arrive while the output is congested wait, unencoded, for its drain (their
+ * number is bounded by the consumer's credit).
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   assertSubject,
   type Consumer,
@@ -19,17 +28,14 @@ import {
   type WireError,
 } from '@courier/core';
 import type { BrokerEngine } from '../engine/broker-engine.js';
+import { encodeMessage } from '../engine/records.js';
 import type { Registration } from '../engine/service-registry.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameOutput } from '../protocol/frame-output.js';
-import {
-  DeadLetterOp,
-  type Frame,
-  FrameType,
-  PROTOCOL_VERSION,
-  SettleKind,
-} from '../protocol/frame-types.js';
-import { forbidden, type Permissions } from './permissions.js';
+import { type Frame, FrameType, PROTOCOL_VERSION, SettleKind } from '../protocol/frame-types.js';
+import { deadLetterAnswer } from './dead-letter-pages.js';
+import { DeliveryOutbox } from './delivery-outbox.js';
+import { type Permissions, unauthorized } from './permissions.js';
 import { PublishConfirmer } from './publish-confirmer.js';
 
 /** What a connection needs from its server. */
@@ -42,13 +48,32 @@ export interface ConnectionContext {
   readonly heartbeat: number;
   /** Unconfirmed publishes after which the connection stops reading (backpressure). */
   readonly maxUnconfirmed: number;
+  /** Unconfirmed publish bytes after which the connection stops reading (backpressure). */
+  readonly maxUnconfirmedBytes: number;
+}
+
+/** Who is on the other end, for the service registry. */
+export interface ConnectionPeer {
+  /** `host:port` of the peer. */
+  readonly address: string;
+}
+
+/** What one connection holds in memory for its client right now. */
+export interface ConnectionStats {
+  /** Bytes of a partly received frame, unconfirmed publishes, unsent output and waiting deliveries. */
+  bufferedBytes: number;
+  /** The most `bufferedBytes` has been at the end of a read or a delivery. */
+  peakBufferedBytes: number;
+  /** Times reading was paused for backpressure. */
+  pauses: number;
 }
 
 const wire = (error: unknown): WireError => toCourierError(error).toWire();
 
 /** See the module comment. */
 export class ServerConnection {
-  readonly #socket: Socket;
+  readonly #socket: Duplex;
+  readonly #peer: ConnectionPeer;
   readonly #context: ConnectionContext;
   readonly #out: FrameOutput;
   readonly #decoder: FrameDecoder;
@@ -60,6 +85,10 @@ export class ServerConnection {
   readonly #calls = new Map<number, (reply: Reply) => void>();
   readonly #settling = new Set<Promise<void>>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #outbox: DeliveryOutbox;
+  #peak = 0;
+  #pauses = 0;
+  #paused = false;
   #permissions: Permissions | undefined;
   #ended = false;
   #registration: Registration | undefined;
@@ -67,10 +96,16 @@ export class ServerConnection {
   #nextCall = 0;
   #nextToken = 0;
 
-  constructor(socket: Socket, context: ConnectionContext) {
+  constructor(options: { stream: Duplex; peer: ConnectionPeer; context: ConnectionContext }) {
+    const { stream: socket, context } = options;
     this.#socket = socket;
+    this.#peer = options.peer;
     this.#context = context;
-    this.#out = new FrameOutput(socket);
+    this.#out = new FrameOutput(socket, { onDrain: () => this.#resume() });
+    this.#outbox = new DeliveryOutbox({
+      out: this.#out,
+      live: (consumer, token) => this.#deliveries.get(consumer)?.has(token) === true,
+    });
     this.#decoder = new FrameDecoder({ maxFrame: context.maxFrame });
     // Messages arrive freshly decoded from the wire: nothing else holds them, so no defensive copy.
     this.#transport = new LocalTransport({ engine: context.engine, copy: false });
@@ -78,11 +113,9 @@ export class ServerConnection {
       send: (frame) => this.#out.send(frame),
       onIdle: () => this.#resume(),
     });
-    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     socket.on('close', () => this.#closed());
     socket.on('error', () => undefined);
-    socket.on('drain', () => this.#resume());
     // Liveness is the connection's: ping a quiet client, and drop one silent for three heartbeats.
     this.#heartbeat = setInterval(() => {
       const quiet = Date.now() - this.#heard;
@@ -91,6 +124,22 @@ export class ServerConnection {
       else if (quiet > context.heartbeat) this.#out.send({ type: FrameType.PING, nonce: quiet >>> 0 });
     }, context.heartbeat);
     this.#heartbeat.unref();
+  }
+
+  /** What this connection buffers now, and the most it has. */
+  stats(): ConnectionStats {
+    return { bufferedBytes: this.#buffered(), peakBufferedBytes: this.#peak, pauses: this.#pauses };
+  }
+
+  #buffered(): number {
+    return (
+      this.#decoder.buffered + this.#confirmer.unconfirmedBytes + this.#out.pendingBytes + this.#outbox.bytes
+    );
+  }
+
+  #observe(): void {
+    const now = this.#buffered();
+    if (now > this.#peak) this.#peak = now;
   }
 
   /** Ends the connection, telling the client why when there is a reason. */
@@ -125,14 +174,29 @@ export class ServerConnection {
         return;
       }
     }
+    this.#observe();
     // Backpressure: a client that outruns the disk or a slow reader is paused, not failed.
-    if (this.#confirmer.unconfirmed > this.#context.maxUnconfirmed || this.#out.congested)
+    if (this.#saturated() && !this.#paused) {
+      this.#paused = true;
+      this.#pauses++;
       this.#socket.pause();
+    }
+  }
+
+  #saturated(): boolean {
+    return (
+      this.#confirmer.unconfirmed > this.#context.maxUnconfirmed ||
+      this.#confirmer.unconfirmedBytes > this.#context.maxUnconfirmedBytes ||
+      this.#out.congested
+    );
   }
 
   #resume(): void {
-    if (this.#confirmer.unconfirmed <= this.#context.maxUnconfirmed && !this.#out.congested)
+    this.#outbox.drain();
+    if (this.#paused && !this.#ended && !this.#saturated()) {
+      this.#paused = false;
       this.#socket.resume();
+    }
   }
 
   #closed(): void {
@@ -140,6 +204,7 @@ export class ServerConnection {
     this.#registration?.remove();
     this.#transport.kill();
     this.#deliveries.clear();
+    this.#outbox.clear();
   }
 
   #handle(frame: Frame): void {
@@ -155,11 +220,16 @@ export class ServerConnection {
         return;
       case FrameType.PONG:
         return;
-      case FrameType.PUBLISH:
-        frame.messages.forEach((message, i) => {
-          this.#confirmer.track((frame.firstSeq + i) >>> 0, this.#publish(message));
-        });
+      case FrameType.PUBLISH: {
+        const { messages, encoded } = frame;
+        for (let i = 0; i < messages.length; i++) {
+          const message = messages[i] as RawMessage;
+          // The decoder hands each message's bytes along: stored as they came, their length is the wire size.
+          const bytes = encoded?.[i] ?? encodeMessage(message);
+          this.#publish(message, bytes, this.#confirmer.track((frame.firstSeq + i) >>> 0, bytes.byteLength));
+        }
         return;
+      }
       case FrameType.SUBSCRIBE:
         this.#subscribe(frame);
         return;
@@ -195,15 +265,18 @@ export class ServerConnection {
   }
 
   /** Checks what a raw client could get wrong (subject, rights), then stores the message. */
-  #publish(message: RawMessage): Promise<void> {
+  #publish(message: RawMessage, encoded: Uint8Array, done: (error: unknown) => void): void {
     try {
       assertSubject(message.subject, { wildcards: false });
     } catch (error) {
-      return Promise.reject(error);
+      done(error);
+      return;
     }
-    if (!this.#permissions?.canPublish(message.subject))
-      return Promise.reject(forbidden('publish to', message.subject));
-    return this.#transport.publish(message);
+    if (!this.#permissions?.canPublish(message.subject)) {
+      done(unauthorized(this.#permissions, 'publish to', message.subject));
+      return;
+    }
+    this.#context.engine.publishEncoded(message, encoded, done);
   }
 
   /** An ERROR for `ref` when a subject is malformed or the token may not use it; true when refused. */
@@ -221,7 +294,7 @@ export class ServerConnection {
     const permissions = this.#permissions;
     const allowed =
       kind.action === 'request' ? permissions?.canPublish(subject) : permissions?.canSubscribe(subject);
-    if (!error && !allowed) error = forbidden(kind.action, subject);
+    if (!error && !allowed) error = unauthorized(permissions, kind.action, subject);
     if (error) this.#out.send({ type: FrameType.ERROR, ref, error: error.toWire() });
     return error !== undefined;
   }
@@ -247,7 +320,8 @@ export class ServerConnection {
       service: hello.service,
       instance: hello.instance,
       client: hello.client,
-      address: `${this.#socket.remoteAddress ?? '?'}:${this.#socket.remotePort ?? '?'}`,
+      ...(hello.version !== '' ? { version: hello.version } : {}),
+      address: this.#peer.address,
       since: Date.now(),
     });
     this.#out.send({
@@ -271,18 +345,15 @@ export class ServerConnection {
           subject: frame.subject,
           group: frame.group,
           durable: frame.durable,
-          deliver: frame.deliverAll ? 'all' : 'new',
+          deliver: frame.from ?? (frame.deliverAll ? 'all' : 'new'),
           maxInFlight: Math.max(frame.maxInFlight, 1),
           ackWait: Math.max(frame.ackWait, 10),
         },
         (delivery) => {
           const token = ++this.#nextToken >>> 0;
           tokens.set(token, delivery);
-          this.#out.send({
-            type: FrameType.DELIVER,
-            consumer: id,
-            deliveries: [{ token, attempt: delivery.attempt, message: delivery.message }],
-          });
+          this.#outbox.deliver(id, token, delivery);
+          this.#observe();
         },
       )
       .then(
@@ -304,13 +375,19 @@ export class ServerConnection {
       return;
     }
     tokens.delete(s.token);
+    const failed = (error: unknown): void =>
+      this.#out.send({ type: FrameType.ERROR, ref: s.consumer, error: wire(error) });
+    if (s.kind === SettleKind.ACK) {
+      delivery.ack().then(undefined, failed);
+      return;
+    }
+    // Nacks (one past the group's max deliveries dead-letters) and dead letters are followed, so a
+    // DEAD_LETTERS request after them sees them; an ack changes no dead letter.
     let done: Promise<void>;
     if (s.kind === SettleKind.NACK) done = delivery.nack(s.delay);
     else if (s.kind === SettleKind.DEAD) done = delivery.deadLetter(s.error);
-    else done = delivery.ack();
-    const settled = done.catch((error: unknown) =>
-      this.#out.send({ type: FrameType.ERROR, ref: s.consumer, error: wire(error) }),
-    );
+    else return;
+    const settled = done.then(undefined, failed);
     this.#settling.add(settled);
     void settled.finally(() => this.#settling.delete(settled));
   }
@@ -361,28 +438,13 @@ export class ServerConnection {
   }
 
   async #deadLetters(frame: Extract<Frame, { type: typeof FrameType.DEAD_LETTERS }>): Promise<void> {
-    // Dead letters hold any group's messages: only a token with every right may read or move them.
-    if (!this.#permissions?.canSubscribe('>') || !this.#permissions.canPublish('>')) {
-      const error = forbidden('subscribe to', `the dead letters of ${frame.group}`);
-      this.#out.send({ type: FrameType.ERROR, ref: frame.op, error: error.toWire() });
-      return;
-    }
-    // Read your own writes: this connection's settlements (dead letters among them) land first.
+    // Read your own writes: this connection's nacks and dead letters land first.
     await Promise.allSettled([...this.#settling]);
-    const store = this.#context.engine.deadLetters;
-    const result =
-      frame.action === DeadLetterOp.LIST
-        ? store
-            .list(frame.group, frame.limit > 0 ? { limit: frame.limit } : {})
-            .then((entries) => ({ count: entries.length, entries }))
-        : (frame.action === DeadLetterOp.REPLAY
-            ? store.replay(frame.group, frame.ids)
-            : store.purge(frame.group, frame.ids)
-          ).then((count) => ({ count, entries: [] }));
-    result.then(
-      ({ count, entries }) =>
-        this.#out.send({ type: FrameType.DEAD_LETTERS_RESULT, op: frame.op, count, entries }),
-      (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: frame.op, error: wire(error) }),
-    );
+    const answer = await deadLetterAnswer(frame, {
+      permissions: this.#permissions,
+      store: this.#context.engine.deadLetters,
+      maxFrame: this.#context.maxFrame,
+    });
+    this.#out.send(answer);
   }
 }

@@ -13,8 +13,10 @@ export interface PendingAppend {
   payload: Uint8Array;
   /** Frame bytes. */
   size: number;
-  resolve(result: { sequence: number; duplicate: boolean }): void;
-  reject(error: unknown): void;
+  /** Told once how it ended (see `AppendCallback` in append-input.ts). */
+  done(error: unknown, sequence: number, duplicate: boolean): void;
+  /** Appends of the same id made while this one waited: they end as duplicates of it. */
+  followers: ((error: unknown, sequence: number, duplicate: boolean) => void)[] | undefined;
 }
 
 /** Inputs of {@link formChunk}. */

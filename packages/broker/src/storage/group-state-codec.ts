@@ -25,17 +25,31 @@ const SNAPSHOT_VERSION = 1;
 /** Encodes `op` as one framed log record. */
 export function encodeOp(op: GroupOp): Buffer {
   const name = Buffer.from(op.group, 'utf8');
-  const hasSequence = op.op !== 'delete';
-  const size = OP_HEADER + name.length + (hasSequence ? 8 : 0);
-  const buffer = Buffer.allocUnsafe(size);
-  buffer.writeUInt32LE(size, 4);
-  buffer[8] = OP_CODES[op.op];
-  buffer.writeUInt16LE(name.length, 9);
-  name.copy(buffer, OP_HEADER);
-  if (op.op === 'create') writeU64(buffer, op.ackFloor, OP_HEADER + name.length);
-  else if (op.op !== 'delete') writeU64(buffer, op.sequence, OP_HEADER + name.length);
-  buffer.writeUInt32LE(crc32c(buffer.subarray(4)), 0);
+  const buffer = Buffer.allocUnsafe(opSize(op, name.length));
+  encodeOpInto(buffer, 0, op, name);
   return buffer;
+}
+
+/** Frame bytes of `op` whose group name takes `nameBytes` UTF-8 bytes. */
+export function opSize(op: GroupOp, nameBytes: number): number {
+  return OP_HEADER + nameBytes + (op.op !== 'delete' ? 8 : 0);
+}
+
+/**
+ * Encodes `op` into `target` at `offset` (sized with {@link opSize}), its
+ * group name given as UTF-8 `name`; returns the offset after it. Lets a group
+ * commit write every op into one buffer.
+ */
+export function encodeOpInto(target: Buffer, offset: number, op: GroupOp, name: Uint8Array): number {
+  const size = opSize(op, name.length);
+  target.writeUInt32LE(size, offset + 4);
+  target[offset + 8] = OP_CODES[op.op];
+  target.writeUInt16LE(name.length, offset + 9);
+  target.set(name, offset + OP_HEADER);
+  if (op.op === 'create') writeU64(target, op.ackFloor, offset + OP_HEADER + name.length);
+  else if (op.op !== 'delete') writeU64(target, op.sequence, offset + OP_HEADER + name.length);
+  target.writeUInt32LE(crc32c(target.subarray(offset + 4, offset + size)), offset);
+  return offset + size;
 }
 
 /**

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CourierError } from '@courier/core';
 import { type FileLayer, nodeFileLayer, type StorageFile, writeFileAtomic } from './file-layer.js';
 import type { GroupState, GroupStateView } from './group-state.js';
-import { applyOp, encodeOp, encodeSnapshot, type GroupOp } from './group-state-codec.js';
+import { applyOp, encodeOpInto, encodeSnapshot, type GroupOp, opSize } from './group-state-codec.js';
 import { type GroupRecoveryReport, logName, recoverGroupState, SNAPSHOT } from './group-store-recovery.js';
 import { Serial, settle } from './serial.js';
 import { closedError, storageError } from './storage-errors.js';
@@ -35,10 +35,11 @@ export interface GroupStoreOptions {
 
 interface Pending {
   op: GroupOp;
-  bytes: Buffer;
   resolve(count: number): void;
   reject(error: unknown): void;
 }
+
+const ignore = (): void => undefined;
 
 /** See the module comment. Open with {@link GroupStore.open}. */
 export class GroupStore {
@@ -121,8 +122,13 @@ export class GroupStore {
 
   /** Acknowledges one or many sequences; resolves once stored. */
   ack(name: string, sequences: number | readonly number[]): Promise<void> {
-    const list = typeof sequences === 'number' ? [sequences] : sequences;
-    return Promise.all(list.map((sequence) => this.#submit({ op: 'ack', group: name, sequence }))).then(
+    if (typeof sequences === 'number')
+      return this.#submit({
+        op: 'ack',
+        group: name,
+        sequence: sequences,
+      }) as Promise<unknown> as Promise<void>;
+    return Promise.all(sequences.map((sequence) => this.#submit({ op: 'ack', group: name, sequence }))).then(
       () => undefined,
     );
   }
@@ -135,6 +141,17 @@ export class GroupStore {
   /** Counts a delivery of `sequence`; resolves with the stored count (0 if it was already acknowledged). */
   delivered(name: string, sequence: number): Promise<number> {
     return this.#submit({ op: 'delivered', group: name, sequence });
+  }
+
+  /**
+   * {@link GroupStore.delivered} for a caller that does not wait for the
+   * count (the engine, once per delivery): no promise, `onError` is told if
+   * it was not stored.
+   */
+  countDelivery(name: string, sequence: number, onError: (error: unknown) => void): void {
+    const refused = this.#refuse({ op: 'delivered', group: name, sequence });
+    if (refused) onError(refused);
+    else this.#enqueue({ op: 'delivered', group: name, sequence }, ignore, onError);
   }
 
   /** Writes a snapshot and starts a new log now (it also happens by itself past `compactAfterBytes`). */
@@ -166,10 +183,18 @@ export class GroupStore {
   }
 
   #submit(op: GroupOp): Promise<number> {
-    if (this.#closed) return Promise.reject(closedError(`group state ${this.#dir}`));
+    const refused = this.#refuse(op);
+    if (refused) return Promise.reject(refused);
+    return new Promise<number>((resolve, reject) => this.#enqueue(op, resolve, reject));
+  }
+
+  /** Why `op` cannot be taken now, if it cannot. */
+  #refuse(op: GroupOp): CourierError | undefined {
+    if (this.#closed) return closedError(`group state ${this.#dir}`);
     if (op.op !== 'create' && !this.#groups.has(op.group) && !this.#pendingCreates.has(op.group)) {
-      return Promise.reject(
-        new CourierError('NOT_FOUND', `group ${op.group} does not exist in ${this.#dir}; create it first`),
+      return new CourierError(
+        'NOT_FOUND',
+        `group ${op.group} does not exist in ${this.#dir}; create it first`,
       );
     }
     if (
@@ -177,28 +202,29 @@ export class GroupStore {
       op.op !== 'delete' &&
       !(Number.isSafeInteger(op.sequence) && op.sequence >= 0)
     ) {
-      return Promise.reject(
-        new CourierError('INVALID_OPTION', `sequence ${op.sequence} is not a non-negative integer`),
-      );
+      return new CourierError('INVALID_OPTION', `sequence ${op.sequence} is not a non-negative integer`);
     }
-    const promise = new Promise<number>((resolve, reject) => {
-      this.#pending.push({ op, bytes: encodeOp(op), resolve, reject });
-    });
+    return undefined;
+  }
+
+  #enqueue(op: GroupOp, resolve: (count: number) => void, reject: (error: unknown) => void): void {
+    this.#pending.push({ op, resolve, reject });
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        void this.#serial.run(() => this.#commit());
-      });
+      setImmediate(this.#kick);
     }
-    return promise;
   }
+
+  readonly #kick = (): void => {
+    this.#scheduled = false;
+    void this.#serial.run(() => this.#commit());
+  };
 
   async #commit(): Promise<void> {
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
-    const chunk = Buffer.concat(batch.map((p) => p.bytes));
+    const chunk = this.#encode(batch);
     try {
       await this.#write(chunk);
     } catch (cause) {
@@ -228,6 +254,24 @@ export class GroupStore {
         );
       });
     }
+  }
+
+  /** Every op of `batch` framed into one buffer, group names encoded once per name. */
+  #encode(batch: readonly Pending[]): Buffer {
+    const names = new Map<string, Buffer>();
+    let size = 0;
+    for (const { op } of batch) {
+      let name = names.get(op.group);
+      if (!name) {
+        name = Buffer.from(op.group, 'utf8');
+        names.set(op.group, name);
+      }
+      size += opSize(op, name.length);
+    }
+    const chunk = Buffer.allocUnsafe(size);
+    let offset = 0;
+    for (const { op } of batch) offset = encodeOpInto(chunk, offset, op, names.get(op.group) as Buffer);
+    return chunk;
   }
 
   /** Appends `chunk`; on failure cuts the log back so it never holds a change that was reported as failed. */

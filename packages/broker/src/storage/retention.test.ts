@@ -73,10 +73,17 @@ describe('lowestNeeded', () => {
     expect(lowestNeeded({ policy: 'interest', groups: [], nextSequence: 10 })).toBe(10);
   });
 
-  it('interest keeps what any group still needs; work queue what no group acked', () => {
-    const groups = [group(3), group(7, [9])];
-    expect(lowestNeeded({ policy: 'interest', groups, nextSequence: 20 })).toBe(4);
-    expect(lowestNeeded({ policy: 'workqueue', groups, nextSequence: 20 })).toBe(8);
-    expect(lowestNeeded({ policy: 'workqueue', groups: [group(7, [8, 9])], nextSequence: 20 })).toBe(10);
+  it('interest and work queue keep what some group has neither acked nor passed', () => {
+    for (const policy of ['interest', 'workqueue'] as const) {
+      expect(lowestNeeded({ policy, groups: [group(3), group(7, [9])], nextSequence: 20 })).toBe(4);
+      expect(lowestNeeded({ policy, groups: [group(7, [8, 9])], nextSequence: 20 })).toBe(10);
+      // Above the lowest floor, a sequence goes once every group acked it or passed it.
+      expect(lowestNeeded({ policy, groups: [group(5), group(3, [4, 5])], nextSequence: 20 })).toBe(6);
+    }
+  });
+
+  it('regression: a work queue keeps what a group whose floor is behind has not read, however far another got', () => {
+    // Group a's floor passed 80 records, 40 of them for group b's subjects, which b never read.
+    expect(lowestNeeded({ policy: 'workqueue', groups: [group(80), group(0)], nextSequence: 81 })).toBe(1);
   });
 });

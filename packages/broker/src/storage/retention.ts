@@ -79,9 +79,14 @@ export function checkLimits(limits: RetentionLimits): void {
 /**
  * The lowest sequence a stream still needs under `policy`, from its groups'
  * acknowledgements; `undefined` for `limits` (acks release nothing).
- * `interest`: the lowest sequence some group has not acknowledged.
- * `workqueue`: the lowest sequence no group has acknowledged. With no groups
- * both release everything below `nextSequence`.
+ * `interest` and `workqueue` both keep every sequence that some group has
+ * neither acknowledged nor passed: a group's ack floor also passes records
+ * its subjects do not match, so a record only one group's subjects match is
+ * released once that group acked it (the work-queue promise), and a group
+ * that has not read a record yet keeps it. (`workqueue` once took the highest
+ * floor, which freed records another group had not read: a group's floor
+ * says nothing about subjects it does not match.) With no groups both
+ * release everything below `nextSequence`.
  */
 export function lowestNeeded(options: {
   policy: RetentionPolicy;
@@ -91,9 +96,10 @@ export function lowestNeeded(options: {
   const { policy, groups, nextSequence } = options;
   if (policy === 'limits') return undefined;
   if (groups.length === 0) return nextSequence;
-  if (policy === 'interest') return Math.min(...groups.map((g) => g.ackFloor)) + 1;
-  let sequence = Math.max(...groups.map((g) => g.ackFloor)) + 1;
-  while (sequence < nextSequence && groups.some((g) => g.isAcked(sequence))) sequence++;
+  let sequence = Math.min(...groups.map((g) => g.ackFloor)) + 1;
+  while (sequence < nextSequence && groups.every((g) => g.ackFloor >= sequence || g.isAcked(sequence))) {
+    sequence++;
+  }
   return sequence;
 }
 

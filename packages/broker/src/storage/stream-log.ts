@@ -9,12 +9,13 @@
  * assigned at commit, so a failed commit leaves no hole.
  */
 import { CourierError } from '@courier/core';
+import { type AppendCallback, type AppendInput, type AppendResult, checkAppend } from './append-input.js';
 import { formChunk, type PendingAppend as Pending } from './commit-chunk.js';
 import { DedupWindow, rebuildDedup } from './dedup-window.js';
-import { MAX_ID_BYTES, recordSize } from './record-codec.js';
+import { RECORD_HEADER_BYTES } from './record-codec.js';
 import { type RecoveryReport, recoverSegments, writeIndex } from './recovery.js';
 import { planRetention, type RetentionOutcome, refuseNew } from './retention.js';
-import { Segment } from './segment.js';
+import { type ChunkEntry, Segment } from './segment.js';
 import {
   findSequenceAtTime,
   type ReadRangeOptions,
@@ -29,22 +30,7 @@ import {
   resolveStreamLogOptions,
   type StreamLogOptions,
 } from './stream-log-options.js';
-
-/** What to append. */
-export interface AppendInput {
-  /** The opaque record payload (the engine stores an encoded message here). */
-  payload: Uint8Array;
-  /** The message id: the dedup key, stored with the record so dedup survives restarts. */
-  id?: string;
-}
-
-/** The outcome of an append. */
-export interface AppendResult {
-  /** The record's sequence (for a duplicate, the sequence of the record already stored). */
-  sequence: number;
-  /** True when the id was already stored inside the dedup window and nothing new was written. */
-  duplicate: boolean;
-}
+import { TailCache } from './tail-cache.js';
 
 /** What a stream log holds now. */
 export interface StreamLogInfo {
@@ -62,7 +48,7 @@ export interface StreamLogInfo {
   dedupEntries: number;
 }
 
-const EMPTY = Buffer.alloc(0);
+export type { AppendCallback, AppendInput, AppendResult };
 
 /** See the module comment. Open with {@link StreamLog.open}. */
 export class StreamLog {
@@ -75,13 +61,16 @@ export class StreamLog {
   #lastTime: number;
   #pending: Pending[] = [];
   #pendingBytes = 0;
-  readonly #pendingIds = new Map<string, Promise<AppendResult>>();
+  /** Appends waiting for their commit, by id: a second append of the same id follows the first. */
+  readonly #pendingIds = new Map<string, Pending>();
   #scheduled = false;
   readonly #serial = new Serial();
   #lowestNeeded: number | undefined;
   #unsynced = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #commitListeners = new Set<(firstSequence: number, lastSequence: number) => void>();
+  readonly #tail = new TailCache();
 
   private constructor(options: ResolvedStreamLogOptions, segments: Segment[], recovery: RecoveryReport) {
     this.#o = options;
@@ -131,58 +120,79 @@ export class StreamLog {
    * `discard: 'new'`) or `PAYLOAD_TOO_LARGE`.
    */
   append(input: AppendInput): Promise<AppendResult> {
-    if (this.#closed) return Promise.reject(closedError(`stream log ${this.#o.name}`));
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.appendWith(input, (error, sequence, duplicate) => {
+        if (error === undefined) resolve({ sequence, duplicate });
+        else reject(error);
+      });
+    });
+  }
+
+  /**
+   * {@link StreamLog.append} with a callback instead of a promise: `done` is
+   * called exactly once, possibly before this returns (a duplicate or a refusal).
+   */
+  appendWith(input: AppendInput, done: AppendCallback): void {
+    if (this.#closed) {
+      done(closedError(`stream log ${this.#o.name}`), 0, false);
+      return;
+    }
     const id = input.id === undefined || input.id === '' ? undefined : input.id;
     if (id !== undefined) {
       const sequence = this.#dedup.lookup(id, this.#o.now());
-      if (sequence !== undefined) return Promise.resolve({ sequence, duplicate: true });
+      if (sequence !== undefined) {
+        done(undefined, sequence, true);
+        return;
+      }
       const inFlight = this.#pendingIds.get(id);
-      if (inFlight) return inFlight.then((r) => ({ sequence: r.sequence, duplicate: true }));
+      if (inFlight) {
+        inFlight.followers ??= [];
+        inFlight.followers.push(done);
+        return;
+      }
     }
-    const idBytes = id === undefined ? EMPTY : Buffer.from(id, 'utf8');
-    if (idBytes.length > MAX_ID_BYTES) {
-      return Promise.reject(
-        new CourierError(
-          'INVALID_MESSAGE',
-          `message id of ${idBytes.length} bytes exceeds ${MAX_ID_BYTES}; use a shorter id`,
-        ),
-      );
+    const checked = checkAppend(input, id, { maxRecordBytes: this.#o.maxRecordBytes, stream: this.#o.name });
+    const refused = checked instanceof CourierError ? checked : this.#refuseNew(checked.size);
+    if (refused || checked instanceof CourierError) {
+      done(refused, 0, false);
+      return;
     }
-    if (idBytes.length + input.payload.length > this.#o.maxRecordBytes) {
-      return Promise.reject(
-        new CourierError(
-          'PAYLOAD_TOO_LARGE',
-          `record of ${idBytes.length + input.payload.length} bytes exceeds maxRecordBytes ` +
-            `${this.#o.maxRecordBytes} of stream ${this.#o.name}; raise the limit or store a reference`,
-        ),
-      );
-    }
-    const size = recordSize(idBytes.length, input.payload.length);
-    const refused = this.#refuseNew(size);
-    if (refused) return Promise.reject(refused);
-    const promise = new Promise<AppendResult>((resolve, reject) => {
-      this.#pending.push({ id, idBytes, payload: input.payload, size, resolve, reject });
-    });
+    const { idBytes, size } = checked;
+    const pending: Pending = { id, idBytes, payload: input.payload, size, done, followers: undefined };
+    this.#pending.push(pending);
     this.#pendingBytes += size;
-    if (id !== undefined) this.#pendingIds.set(id, promise);
+    if (id !== undefined) this.#pendingIds.set(id, pending);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        void this.#serial.run(() => this.#commit());
-      });
+      setImmediate(this.#kick);
     }
-    return promise;
+  }
+
+  readonly #kick = (): void => {
+    this.#scheduled = false;
+    void this.#serial.run(() => this.#commit());
+  };
+
+  /**
+   * Calls `listener` after every commit with the sequences it stored (once per
+   * group commit, not per record), so readers can catch up in one pass.
+   * Returns a function that removes it.
+   */
+  onCommit(listener: (firstSequence: number, lastSequence: number) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   /** The record at `sequence`, or `undefined` when the stream does not hold it. Reads go on during write failures. */
   read(sequence: number): Promise<StoredRecord | undefined> {
-    return readOne(this.#segments, sequence);
+    const cached = this.#tail.get(sequence);
+    return cached ? Promise.resolve(cached) : readOne(this.#segments, sequence);
   }
 
   /** Records from `options.from` on, in sequence order, within the count and byte limits. */
   readRange(options: ReadRangeOptions): Promise<StoredRecord[]> {
-    return readRange(this.#segments, options);
+    const cached = this.#tail.range(options.from, options.maxRecords ?? 256, options.maxBytes ?? 1024 * 1024);
+    return cached ? Promise.resolve(cached) : readRange(this.#segments, options);
   }
 
   /** The first sequence stored at or after `time` (ms since the epoch), or `undefined` when all are older. */
@@ -193,6 +203,11 @@ export class StreamLog {
   /** The sequence stored for message `id` within the dedup window, if any. */
   lookupId(id: string): number | undefined {
     return this.#dedup.lookup(id, this.#o.now());
+  }
+
+  /** The last sequence stored (`firstSequence - 1` when empty); cheaper than {@link StreamLog.info}. */
+  get lastSequence(): number {
+    return this.#nextSequence - 1;
   }
 
   /** What the log holds now (committed records only). */
@@ -253,6 +268,8 @@ export class StreamLog {
   }
 
   #refuseNew(size: number): CourierError | undefined {
+    // Only `discard: 'new'` refuses appends; skip counting the segments on every append otherwise.
+    if (this.#o.limits.discard !== 'new') return undefined;
     const info = this.info();
     return refuseNew({
       limits: this.#o.limits,
@@ -301,13 +318,15 @@ export class StreamLog {
         this.#lastTime = time;
         this.#unsynced = true;
         this.#dedup.expire(time);
+        const firstSequence = this.#nextSequence - (j - i);
         for (let k = i; k < j; k++) {
           const p = batch[k]!;
-          const sequence = entries[k - i]!.sequence;
-          if (p.id !== undefined) this.#dedup.add(p.id, sequence, time);
-          p.resolve({ sequence, duplicate: false });
+          if (p.id !== undefined) this.#dedup.add(p.id, firstSequence + (k - i), time);
         }
+        const settled = i;
         i = j;
+        // Stored: from here on nothing may fail these records, whatever a callback does.
+        this.#stored(batch, settled, j, { firstSequence, time, chunk, entries });
       }
     } catch (cause) {
       const segment = this.#segments[this.#segments.length - 1]!;
@@ -317,9 +336,12 @@ export class StreamLog {
         outcome: 'those records were not stored and every record acknowledged before is intact',
       });
       this.#o.log.error?.({ stream: this.#o.name, error: cause, records: batch.length - i }, error.message);
-      for (let k = i; k < batch.length; k++) batch[k]!.reject(error);
-    } finally {
-      for (const p of batch) if (p.id !== undefined) this.#pendingIds.delete(p.id);
+      for (let k = i; k < batch.length; k++) {
+        const p = batch[k]!;
+        if (p.id !== undefined) this.#pendingIds.delete(p.id);
+        this.#tell(p.done, error, 0, false);
+        if (p.followers) for (const f of p.followers) this.#tell(f, error, 0, false);
+      }
     }
     await this.#retain().catch((error: unknown) => {
       this.#o.log.warn?.(
@@ -327,6 +349,48 @@ export class StreamLog {
         'retention pass failed; it is retried after the next commit',
       );
     });
+  }
+
+  /**
+   * The appends `batch[from..to)` are stored as `chunk`, from `firstSequence`
+   * on: they enter the tail cache (views of the chunk written), their callers
+   * are told, then the commit listeners.
+   */
+  #stored(
+    batch: readonly Pending[],
+    from: number,
+    to: number,
+    stored: { firstSequence: number; time: number; chunk: Buffer; entries: readonly ChunkEntry[] },
+  ): void {
+    const { firstSequence, time, chunk, entries } = stored;
+    for (let k = from; k < to; k++) {
+      const p = batch[k]!;
+      const sequence = firstSequence + (k - from);
+      const at = entries[k - from]!.offset + RECORD_HEADER_BYTES + p.idBytes.length;
+      this.#tail.add({ sequence, time, id: p.id, payload: chunk.subarray(at, at + p.payload.length) });
+    }
+    for (let k = from; k < to; k++) {
+      const p = batch[k]!;
+      const sequence = firstSequence + (k - from);
+      if (p.id !== undefined) this.#pendingIds.delete(p.id);
+      this.#tell(p.done, undefined, sequence, false);
+      if (p.followers) for (const f of p.followers) this.#tell(f, undefined, sequence, true);
+    }
+    for (const listener of this.#commitListeners) {
+      try {
+        listener(firstSequence, firstSequence + (to - from) - 1);
+      } catch (error) {
+        this.#o.log.error?.({ stream: this.#o.name, error }, 'a commit listener threw');
+      }
+    }
+  }
+
+  #tell(done: AppendCallback, error: unknown, sequence: number, duplicate: boolean): void {
+    try {
+      done(error, sequence, duplicate);
+    } catch (thrown) {
+      this.#o.log.error?.({ stream: this.#o.name, error: thrown }, 'an append callback threw');
+    }
   }
 
   /** Seals the active segment and starts a new one named by the next sequence. */
@@ -360,6 +424,7 @@ export class StreamLog {
     if (plan.drop === 0) return outcome;
     if (plan.rollActive) await this.#roll();
     const dropped = this.#segments.splice(0, plan.drop);
+    this.#tail.dropBelow(this.#segments.find((s) => s.count > 0)?.base ?? this.#nextSequence);
     for (const segment of dropped) {
       outcome.segments++;
       outcome.messages += segment.count;

@@ -39,7 +39,8 @@ export interface DispatcherHooks {
 interface Held {
   member: GroupMember;
   token: number;
-  timer: LongTimeout;
+  /** When the engine takes it back unless settled or touched (`performance.now()` time). */
+  deadline: number;
 }
 
 /** See the module comment. */
@@ -59,6 +60,9 @@ export class GroupDispatcher {
   #token = 0;
   #rotation = 0;
   #pumping = false;
+  /** One timer for every ack deadline: it fires at the earliest and re-arms for the next. */
+  #sweep: LongTimeout | undefined;
+  #sweepAt = Number.POSITIVE_INFINITY;
 
   constructor(options: DispatcherOptions, hooks: DispatcherHooks) {
     this.options = options;
@@ -98,6 +102,7 @@ export class GroupDispatcher {
   dispatch(): void {
     if (this.#pumping) return;
     this.#pumping = true;
+    let handOver: { member: GroupMember; delivery: Delivery }[] | undefined;
     try {
       while (this.#ready.length > 0) {
         const member = this.#pickMember();
@@ -107,15 +112,24 @@ export class GroupDispatcher {
         const attempt = (this.#attempts.get(seq) ?? this.#hooks.priorAttempts?.(seq) ?? 0) + 1;
         this.#attempts.set(seq, attempt);
         const token = ++this.#token;
-        this.#held.set(seq, { member, token, timer: this.#ackTimer(seq, token, member.ackWait) });
+        const deadline = performance.now() + member.ackWait;
+        this.#held.set(seq, { member, token, deadline });
+        if (deadline < this.#sweepAt) this.#armSweep(deadline);
         member.inFlight++;
         this.#hooks.delivered?.(seq, attempt);
-        // Handed over after this pass, so a member that settles at once cannot spin the loop on one message.
         const delivery = this.#delivery(seq, token, message, attempt);
-        queueMicrotask(() => member.deliver(delivery));
+        if (handOver === undefined) handOver = [{ member, delivery }];
+        else handOver.push({ member, delivery });
       }
     } finally {
       this.#pumping = false;
+      // Handed over after this pass, so a member that settles at once cannot spin the loop on one message.
+      if (handOver !== undefined) {
+        const batch = handOver;
+        queueMicrotask(() => {
+          for (const { member, delivery } of batch) member.deliver(delivery);
+        });
+      }
     }
   }
 
@@ -125,7 +139,6 @@ export class GroupDispatcher {
     const released: number[] = [];
     for (const [seq, held] of this.#held) {
       if (held.member !== member) continue;
-      held.timer.cancel();
       this.#held.delete(seq);
       released.push(seq);
     }
@@ -136,7 +149,9 @@ export class GroupDispatcher {
 
   /** Drops every timer; the group is gone. */
   dispose(): void {
-    for (const held of this.#held.values()) held.timer.cancel();
+    this.#sweep?.cancel();
+    this.#sweep = undefined;
+    this.#sweepAt = Number.POSITIVE_INFINITY;
     for (const timer of this.#waiting.values()) timer.cancel();
     this.#held.clear();
     this.#waiting.clear();
@@ -170,6 +185,10 @@ export class GroupDispatcher {
   }
 
   #pickMember(): GroupMember | undefined {
+    if (this.members.size === 1) {
+      for (const member of this.members)
+        return member.stopped || member.inFlight >= member.maxInFlight ? undefined : member;
+    }
     const members = [...this.members];
     let best: GroupMember | undefined;
     for (let i = 0; i < members.length; i++) {
@@ -181,19 +200,38 @@ export class GroupDispatcher {
     return best;
   }
 
-  #ackTimer(seq: number, token: number, ackWait: number): LongTimeout {
-    return longTimeout(() => {
-      if (!this.#take(seq, token)) return;
-      this.#ready.unshift(seq);
-      this.dispatch();
-    }, ackWait);
+  #armSweep(at: number): void {
+    this.#sweep?.cancel();
+    this.#sweepAt = at;
+    this.#sweep = longTimeout(() => this.#expire(), at - performance.now());
+  }
+
+  /** Takes back what passed its ack deadline (oldest first, to the front of the queue) and re-arms for the next. */
+  #expire(): void {
+    this.#sweep = undefined;
+    this.#sweepAt = Number.POSITIVE_INFINITY;
+    // Timers round to whole milliseconds: a deadline within one is due.
+    const now = performance.now() + 1;
+    let next = Number.POSITIVE_INFINITY;
+    const expired: number[] = [];
+    for (const [seq, held] of this.#held) {
+      if (held.deadline <= now) expired.push(seq);
+      else if (held.deadline < next) next = held.deadline;
+    }
+    for (const seq of expired) {
+      const held = this.#held.get(seq) as Held;
+      this.#take(seq, held.token);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#armSweep(next);
+    if (expired.length === 0) return;
+    this.#ready.unshift(...expired.sort((a, b) => a - b));
+    this.dispatch();
   }
 
   /** Removes a delivery from the in-flight set if `token` is still its current delivery. */
   #take(seq: number, token: number): Held | undefined {
     const held = this.#held.get(seq);
     if (!held || held.token !== token) return undefined;
-    held.timer.cancel();
     this.#held.delete(seq);
     held.member.inFlight = Math.max(held.member.inFlight - 1, 0);
     return held;
@@ -218,56 +256,84 @@ export class GroupDispatcher {
   }
 
   #delivery(seq: number, token: number, message: RawMessage, attempt: number): Delivery {
-    const settle = async (action: (held: Held) => Promise<void> | void): Promise<void> => {
-      const held = this.#take(seq, token);
-      if (!held) return;
-      try {
-        await action(held);
-      } finally {
-        this.dispatch();
-      }
-    };
-    const done = async (): Promise<void> => {
-      try {
-        if (seq >= 0) await this.#hooks.acked?.(seq);
-      } finally {
-        this.#finish(seq);
-      }
-    };
+    // Own properties, not a class: engines wrap deliveries with object spread.
+    const settler = this.#settler;
+    const d: DeliveryRef = { seq, token, message, attempt };
     return {
       message,
       attempt,
-      ack: () => settle(done),
-      nack: (delay) =>
-        settle((held) => {
-          if (delay > 0 && held.member.nackDelay) this.#wait(seq, delay, () => this.#ready.push(seq));
-          else this.#ready.push(seq);
-        }),
-      deadLetter: (error: WireError) =>
-        settle(async (held) => {
-          const entry = {
-            message,
-            group: this.options.name,
-            pattern: this.options.pattern,
-            error,
-            attempts: attempt,
-            time: Date.now(),
-          };
-          try {
-            await this.#hooks.deadLettered(entry);
-          } catch (failure) {
-            // Not stored as a dead letter: deliver it again rather than hold it (and its key) forever.
-            this.#wait(seq, Math.max(held.member.ackWait, 1000), () => this.#ready.push(seq));
-            throw failure;
-          }
-          await done();
-        }),
-      touch: () => {
-        const held = this.#held.get(seq);
-        if (!held || held.token !== token) return;
-        held.timer.cancel();
-        held.timer = this.#ackTimer(seq, token, held.member.ackWait);
-      },
+      ack: () => settler.ack(d),
+      nack: (delay) => settler.nack(d, delay),
+      deadLetter: (error) => settler.deadLetter(d, error),
+      touch: () => settler.touch(d),
     };
   }
+
+  /** What deliveries call back into; one per dispatcher, so a delivery needs no closures of its own. */
+  readonly #settler: Settler = {
+    ack: (d) => this.#settle(d, () => this.#acked(d.seq)),
+    nack: (d, delay) =>
+      this.#settle(d, (held) => {
+        if (delay > 0 && held.member.nackDelay) this.#wait(d.seq, delay, () => this.#ready.push(d.seq));
+        else this.#ready.push(d.seq);
+      }),
+    deadLetter: (d, error) =>
+      this.#settle(d, async (held) => {
+        const entry = {
+          message: d.message,
+          group: this.options.name,
+          pattern: this.options.pattern,
+          error,
+          attempts: d.attempt,
+          time: Date.now(),
+        };
+        try {
+          await this.#hooks.deadLettered(entry);
+        } catch (failure) {
+          // Not stored as a dead letter: deliver it again rather than hold it (and its key) forever.
+          this.#wait(d.seq, Math.max(held.member.ackWait, 1000), () => this.#ready.push(d.seq));
+          throw failure;
+        }
+        await this.#acked(d.seq);
+      }),
+    touch: (d) => {
+      const held = this.#held.get(d.seq);
+      if (!held || held.token !== d.token) return;
+      // Later only: the sweep finds the new deadline when it fires and re-arms for it.
+      held.deadline = performance.now() + held.member.ackWait;
+    },
+  };
+
+  async #settle(d: DeliveryRef, action: (held: Held) => Promise<void> | void): Promise<void> {
+    const held = this.#take(d.seq, d.token);
+    if (!held) return;
+    try {
+      await action(held);
+    } finally {
+      this.dispatch();
+    }
+  }
+
+  async #acked(seq: number): Promise<void> {
+    try {
+      if (seq >= 0) await this.#hooks.acked?.(seq);
+    } finally {
+      this.#finish(seq);
+    }
+  }
+}
+
+interface Settler {
+  ack(d: DeliveryRef): Promise<void>;
+  nack(d: DeliveryRef, delay: number): Promise<void>;
+  deadLetter(d: DeliveryRef, error: WireError): Promise<void>;
+  touch(d: DeliveryRef): void;
+}
+
+/** Which delivery a settle is for: the message's sequence and this delivery's token. */
+interface DeliveryRef {
+  readonly seq: number;
+  readonly token: number;
+  readonly message: RawMessage;
+  readonly attempt: number;
 }

@@ -45,6 +45,7 @@ export class LocalTransport<E extends LocalEngine = LocalEngine> implements Tran
   readonly deadLetters: DeadLetterStore | undefined;
   readonly #closers = new Set<() => void>();
   readonly #copy: (message: RawMessage) => RawMessage;
+  readonly #publishOptions: { dedup: boolean };
   #closed = false;
 
   constructor(options: LocalTransportOptions<E>) {
@@ -56,6 +57,7 @@ export class LocalTransport<E extends LocalEngine = LocalEngine> implements Tran
     this.capabilities = Object.freeze({
       durable: options.engine.durable && has('durable'),
       replay: has('replay'),
+      replayFrom: has('replayFrom'),
       keyOrdering: has('keyOrdering'),
       delay: has('delay'),
       nackDelay: has('nackDelay'),
@@ -65,6 +67,7 @@ export class LocalTransport<E extends LocalEngine = LocalEngine> implements Tran
       maxPayload: options.engine.maxPayload,
     });
     this.deadLetters = this.capabilities.deadLetter ? options.engine.deadLetters : undefined;
+    this.#publishOptions = { dedup: this.capabilities.dedup };
   }
 
   #open(): void {
@@ -84,14 +87,19 @@ export class LocalTransport<E extends LocalEngine = LocalEngine> implements Tran
     if (!this.capabilities[capability]) throw this.#unsupported(capability);
   }
 
-  async publish(message: RawMessage): Promise<void> {
-    this.#open();
-    await this.local.publish(this.#copy(message), { dedup: this.capabilities.dedup });
+  publish(message: RawMessage): Promise<void> {
+    try {
+      this.#open();
+      return this.local.publish(this.#copy(message), this.#publishOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async consume(options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Promise<Consumer> {
     this.#open();
     if (options.deliver === 'all') this.#require('replay');
+    if (typeof options.deliver === 'object') this.#require('replayFrom');
     const deadLetter = this.capabilities.deadLetter;
     const member: GroupMember = {
       maxInFlight: options.maxInFlight,

@@ -10,7 +10,7 @@ import { type Duration, optionalMillis } from '../duration.js';
 import type { Attachment, AttachOptions, GroupMember, LocalEngine } from '../local/local-engine.js';
 import { ResponderTable } from '../local/responder-table.js';
 import { assertSize, type RawMessage } from '../message.js';
-import type { DeadLetter, DeadLetterStore } from '../transport.js';
+import type { DeadLetter, DeadLetterStore, DeliverStart } from '../transport.js';
 import { type LogReader, MemoryGroup } from './memory-group.js';
 
 /** Options for {@link MemoryEngine}. */
@@ -36,6 +36,8 @@ export class MemoryEngine implements LocalEngine {
   readonly #dedupWindow: number;
   readonly #maxMessages: number;
   #log: RawMessage[] = [];
+  /** When each message in `#log` was accepted, ms since the epoch (non-decreasing). */
+  #times: number[] = [];
   #first = 0;
   readonly #seen = new Map<string, number>();
   readonly #groups = new Map<string, MemoryGroup>();
@@ -77,10 +79,12 @@ export class MemoryEngine implements LocalEngine {
       this.#seen.set(message.id, now);
     }
     this.#log.push(message);
+    this.#times.push(Math.max(now, this.#times[this.#times.length - 1] ?? 0));
     // Trim in chunks so that a full log does not shift the array on every publish.
     const excess = this.#log.length - this.#maxMessages;
     if (excess > Math.max(1, this.#maxMessages / 10)) {
       this.#log.splice(0, excess);
+      this.#times.splice(0, excess);
       this.#first += excess;
     }
     for (const group of this.#groups.values()) group.pump();
@@ -96,7 +100,7 @@ export class MemoryEngine implements LocalEngine {
         {
           name: options.group,
           pattern: options.subject,
-          startSeq: options.deliver === 'all' ? log.first : log.end,
+          startSeq: this.#startSeq(options.deliver),
           durable: options.durable,
           schedule: options.schedule,
           orderKeys: options.orderKeys,
@@ -110,6 +114,26 @@ export class MemoryEngine implements LocalEngine {
     group.pump();
     const joined = group;
     return { detach: () => this.#detach(joined, member) };
+  }
+
+  /**
+   * Where a new group starts reading. Stream sequences are 1-based (the first
+   * message published is sequence 1), as on the broker; the log is 0-based.
+   */
+  #startSeq(deliver: DeliverStart): number {
+    const end = this.#first + this.#log.length;
+    if (deliver === 'new') return end;
+    if (deliver === 'all') return this.#first;
+    if ('sequence' in deliver) return Math.min(Math.max(deliver.sequence - 1, this.#first), end);
+    // The first message accepted at or after the time: binary search over the non-decreasing times.
+    let low = 0;
+    let high = this.#times.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.#times[mid] as number) < deliver.time) low = mid + 1;
+      else high = mid;
+    }
+    return this.#first + low;
   }
 
   /** Removes a member; a non-durable group goes with its last member. */
