@@ -1,13 +1,14 @@
 /**
  * Groups of the embedded engine as a user relies on them: starting from a
  * sequence or a time, a read-ahead that delayed or key-blocked messages
- * cannot fill, server-side group settings (credit cap, max deliveries), an
+ * cannot fill, server-side group settings (credit cap, max deliveries, a
+ * backoff that holds back expired deliveries too), an
  * undecodable record dead-lettered with its reason, and `embedded://`
  * refusing a second open with other options.
  */
 import { join } from 'node:path';
-import { type Bus, connect } from '@courier/core';
-import { Collector, deferred, eventually } from '@courier/testkit';
+import { type Bus, connect, type Delivery } from '@courier/core';
+import { Collector, deferred, eventually, rawMessage } from '@courier/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BrokerEngine,
@@ -162,6 +163,25 @@ describe('embedded groups', () => {
     expect(dead).toHaveLength(1);
     expect(attempts).toBe(2);
     expect(dead[0]?.error.message).toMatch(/maxDeliveries 2/);
+  });
+
+  it("the group's backoff also holds back a delivery whose ack wait ran out", async () => {
+    const { engine } = await open({ groups: [{ group: 'slow', backoff: [400] }] });
+    const transport = embeddedTransport(engine);
+    const got = new Collector<{ delivery: Delivery; at: number }>();
+    const consumer = await transport.consume(
+      { subject: 'slow.x', group: 'slow', durable: true, deliver: 'new', maxInFlight: 1, ackWait: 100 },
+      // A member that never settles nor touches, as a frozen process would.
+      (delivery) => got.push({ delivery, at: performance.now() }),
+    );
+    await transport.publish(rawMessage('slow.x'));
+    const [first, second] = await got.count(2, 10_000);
+    expect(second?.delivery.attempt).toBe(2);
+    // The ack wait (100 ms) and then the backoff (400 ms): never the ack wait alone.
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(100 + 400 - 5);
+    await second?.delivery.ack();
+    await consumer.close();
+    await transport.close();
   });
 
   it('dead-letters a record that does not decode, with the reason, and goes on delivering', async () => {

@@ -95,7 +95,8 @@ export function groupConfigFor(
 
 /**
  * A member as the group sees it under `config`: credit and ack wait capped,
- * nack delays raised to the backoff, and a delivery past `maxDeliveries`
+ * nack delays raised to the backoff, a delivery whose ack wait ran out held
+ * back by the backoff too, and a delivery past `maxDeliveries`
  * dead-lettered by the broker instead of handed over.
  */
 export function boundedMember(member: GroupMember, config: ResolvedGroupConfig | undefined): GroupMember {
@@ -107,19 +108,22 @@ export function boundedMember(member: GroupMember, config: ResolvedGroupConfig |
     retryable: false,
     data: { maxDeliveries, attempts },
   });
+  /** The backoff's floor after the `attempt`th delivery failed: its last entry repeats. */
+  const backoffAfter = (attempt: number): number =>
+    backoff.length === 0 ? 0 : (backoff[Math.min(attempt, backoff.length) - 1] ?? 0);
   const bounded = (delivery: Delivery): Delivery => ({
     ...delivery,
     nack: (delay) => {
       if (maxDeliveries !== undefined && delivery.attempt >= maxDeliveries)
         return delivery.deadLetter(exhausted(delivery.attempt));
-      const floor = backoff.length === 0 ? 0 : (backoff[Math.min(delivery.attempt, backoff.length) - 1] ?? 0);
-      return delivery.nack(Math.max(delay, floor));
+      return delivery.nack(Math.max(delay, backoffAfter(delivery.attempt)));
     },
   });
   return {
     maxInFlight: Math.min(member.maxInFlight, config.maxInFlight ?? Number.POSITIVE_INFINITY),
     ackWait: Math.min(member.ackWait, config.ackWaitMs ?? Number.POSITIVE_INFINITY),
     nackDelay: member.nackDelay,
+    redeliveryDelay: backoffAfter,
     inFlight: 0,
     get stopped() {
       return member.stopped;

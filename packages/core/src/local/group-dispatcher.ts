@@ -206,7 +206,10 @@ export class GroupDispatcher {
     this.#sweep = longTimeout(() => this.#expire(), at - performance.now());
   }
 
-  /** Takes back what passed its ack deadline (oldest first, to the front of the queue) and re-arms for the next. */
+  /**
+   * Takes back what passed its ack deadline and re-arms for the next: to the
+   * front of the queue, oldest first, or after the member's redelivery delay.
+   */
   #expire(): void {
     this.#sweep = undefined;
     this.#sweepAt = Number.POSITIVE_INFINITY;
@@ -218,13 +221,17 @@ export class GroupDispatcher {
       if (held.deadline <= now) expired.push(seq);
       else if (held.deadline < next) next = held.deadline;
     }
+    const again: number[] = [];
     for (const seq of expired) {
       const held = this.#held.get(seq) as Held;
       this.#take(seq, held.token);
+      const delay = held.member.redeliveryDelay?.(this.#attempts.get(seq) ?? 1) ?? 0;
+      if (delay > 0) this.#wait(seq, delay, () => this.#ready.push(seq));
+      else again.push(seq);
     }
     if (next !== Number.POSITIVE_INFINITY) this.#armSweep(next);
-    if (expired.length === 0) return;
-    this.#ready.unshift(...expired.sort((a, b) => a - b));
+    if (again.length === 0) return;
+    this.#ready.unshift(...again.sort((a, b) => a - b));
     this.dispatch();
   }
 

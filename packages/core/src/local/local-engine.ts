@@ -13,6 +13,11 @@ export interface GroupMember {
   readonly ackWait: number;
   /** Whether nack delays are honoured (the transport may declare `nackDelay: false`). */
   readonly nackDelay: boolean;
+  /**
+   * How long a delivery whose ack wait ran out, the `attempt`th, waits before
+   * the group offers it again (a server-side backoff); offered at once without.
+   */
+  redeliveryDelay?(attempt: number): number;
   inFlight: number;
   stopped: boolean;
   deliver(delivery: Delivery): void;
