@@ -25,7 +25,12 @@ export interface BusOptions {
   middleware?: readonly Middleware[];
   /** Default request timeout. Default 5s. */
   requestTimeout?: Duration;
-  /** Called with errors that have no caller to reject (a failed ack, a subscription that could not attach). Default: the logger's error level, else the console. */
+  /**
+   * Called with errors that have no caller to reject (a failed ack, a
+   * subscription that could not attach, a transport's lost connection when
+   * `connect` made the transport from a URL). Default: the logger's error
+   * level, else the console.
+   */
   onError?: (error: unknown) => void;
   /**
    * A prom-client `Registry` (or `{ registry, maxSubjects }`) to register the

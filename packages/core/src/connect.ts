@@ -120,11 +120,13 @@ export async function transportFromUrl(
  */
 export async function connect(target: string | Transport, options: ConnectOptions = {}): Promise<Bus> {
   const { transport: transportOptions, version, ...busOptions } = options;
-  // The service's identity goes to the transport too, for engines with a service registry.
+  // The service's identity goes to the transport too, for engines with a service registry, and so
+  // does onError, for transports that report background errors (a lost Redis or Kafka connection).
   const identity = {
     ...(busOptions.service !== undefined ? { service: busOptions.service } : {}),
     ...(busOptions.instance !== undefined ? { instance: busOptions.instance } : {}),
     ...(version !== undefined ? { version } : {}),
+    ...(busOptions.onError !== undefined ? { onError: busOptions.onError } : {}),
   };
   const transport =
     typeof target === 'string'

@@ -12,6 +12,7 @@ import {
   type Capabilities,
   type ConsumeOptions,
   type Consumer,
+  CourierError,
   type CreateTransport,
   type Delivery,
   type RawMessage,
@@ -96,11 +97,25 @@ export class RedisTransport implements Transport {
     const { replyMapping: _ignored, ...legacy } = redisOptions;
     const redis = new Redis(resolved.url, legacy);
     watchErrors(redis, resolved.onError);
+    // ioredis rejects a failed first connect with "Connection is closed."; the reason came as an event.
+    let reason: Error | undefined;
+    const remember = (error: Error) => {
+      reason = error;
+    };
+    redis.on('error', remember);
     try {
       await redis.connect();
     } catch (error) {
       redis.disconnect();
-      throw redisError(error, `connecting to ${url.host || 'localhost'}`);
+      const host = url.host || 'localhost';
+      if (reason === undefined) throw redisError(error, `connecting to ${host}`);
+      throw new CourierError(
+        'CONNECTION_CLOSED',
+        `cannot connect to Redis at ${host} (${reason.message}); is the server running there and reachable?`,
+        { cause: reason },
+      );
+    } finally {
+      redis.off('error', remember);
     }
     const durable = resolved.durable ?? (await persistsEveryWrite(redis));
     const transport = new RedisTransport(resolved, redis, id, durable);

