@@ -4,15 +4,12 @@
  * (every service and the CLI connect with it, unchanged), and the cleanup
  * that removes that namespace afterwards.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
-import amqp from 'amqplib';
-import { Redis } from 'ioredis';
-
-const run = promisify(execFile);
+// The adapters' own test cleanups: the same namespaces, removed the same way.
+import { RABBIT_URL, removeNamespace } from '../../../packages/amqp/test/rabbit.js';
+import { deleteNamespace } from '../../../packages/redis/test/redis-server.js';
 
 /** An engine for one test run: the URL to start the shop with, and how to clean up after it. */
 export interface SharedEngine {
@@ -45,55 +42,20 @@ export function natsEngine(): SharedEngine {
 /** RabbitMQ: a namespace of its own for every exchange and queue. */
 export function rabbitEngine(): SharedEngine {
   const namespace = `shop-test.${randomBytes(4).toString('hex')}`;
-  const base = 'amqp://guest:guest@127.0.0.1:5672';
   return {
     name: 'rabbitmq',
-    url: `${base}?namespace=${namespace}`,
-    async remove() {
-      // Queues are found with rabbitmqctl (it needs the node's Erlang cookie); without it, only the exchanges go.
-      const { stdout } = await run('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name']).catch(
-        (error: unknown) => {
-          console.warn(`cannot list queues to remove namespace ${namespace}: ${String(error)}`);
-          return { stdout: '' };
-        },
-      );
-      const queues = stdout
-        .split('\n')
-        .map((line) => line.trim())
-        .filter((queue) => queue.startsWith(`${namespace}.`));
-      const connection = await amqp.connect(base);
-      try {
-        const channel = await connection.createChannel();
-        for (const queue of queues) await channel.deleteQueue(queue);
-        for (const exchange of [namespace, `${namespace}.rpc`, `${namespace}.wait`])
-          await channel.deleteExchange(exchange);
-        await channel.close();
-      } finally {
-        await connection.close();
-      }
-    },
+    url: `${RABBIT_URL}?namespace=${namespace}`,
+    remove: () => removeNamespace(namespace),
   };
 }
 
 /** Redis: a key prefix of its own. */
 export function redisEngine(): SharedEngine {
   const prefix = `shop-test-${randomBytes(4).toString('hex')}`;
+  const url = 'redis://127.0.0.1:6379';
   return {
     name: 'redis',
-    url: `redis://127.0.0.1:6379?prefix=${prefix}`,
-    async remove() {
-      const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-      await redis.connect();
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
-    },
+    url: `${url}?prefix=${prefix}`,
+    remove: () => deleteNamespace(url, prefix),
   };
 }
