@@ -71,7 +71,8 @@ describe('admin API: views', () => {
 
   beforeAll(async () => {
     lookupBus = await f.bus('orders', ADMIN);
-    lookupBus.handle('orders.lookup', async () => ({ found: true }));
+    await lookupBus.handle('orders.lookup', async () => ({ found: true })).ready;
+    expect(await lookupBus.request('orders.lookup', { id: 'o-1' })).toEqual({ found: true });
     await lookupBus.subscribe<string>('orders.created', (d) => handled.push(d), { group: 'billing' }).ready;
     await lookupBus.publish('orders.created', 'o-1');
     await lookupBus.publish('orders.created', 'o-2');
@@ -158,7 +159,11 @@ describe('admin API: views', () => {
   });
 
   it('GET /api/groups shows lag, outstanding and counts', async () => {
-    const { body } = await get('/api/groups');
+    // The handler ran before its ack reached the broker and was stored: wait for the acks to count.
+    const body = await eventually(async () => {
+      const groups = (await get('/api/groups')).body;
+      return groups[0]?.acked === 2 ? groups : undefined;
+    }, 'both acks in /api/groups');
     expect(body).toEqual([
       {
         group: 'billing',
@@ -181,6 +186,7 @@ describe('admin API: views', () => {
     expect(body).toHaveLength(1);
     expect(body[0]).toMatchObject({ service: 'orders', handlers: ['orders.lookup'] });
     expect(body[0]?.subscriptions).toEqual(['billing orders.created']);
+    expect(body[0]?.requests).toEqual(['orders.lookup']);
   });
 
   it('GET /api/topology links services, subjects and groups', async () => {
@@ -191,6 +197,7 @@ describe('admin API: views', () => {
     expect(body.edges).toEqual(
       expect.arrayContaining([
         { from: 'orders', to: 'orders.lookup', kind: 'handles' },
+        { from: 'orders', to: 'orders.lookup', kind: 'requests' },
         { from: 'orders', to: 'orders.created', kind: 'subscribes', group: 'billing' },
         { from: 'orders', to: 'orders.created', kind: 'publishes' },
       ]),

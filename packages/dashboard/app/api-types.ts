@@ -70,6 +70,8 @@ export interface ServiceInstance {
   since: number | string;
   handlers: string[];
   subscriptions: string[];
+  /** Subjects the instance has sent requests on. */
+  requests: string[];
 }
 
 export interface DeadLetter {

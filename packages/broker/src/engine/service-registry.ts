@@ -1,8 +1,12 @@
 /**
  * The service registry: every connection says which service and instance it
- * is; the registry lists the live ones with their request handlers and
- * subscriptions. A connection that closes or dies leaves the list.
+ * is; the registry lists the live ones with their request handlers,
+ * subscriptions and the subjects they call. A connection that closes or dies
+ * leaves the list.
  */
+
+/** The most request subjects kept per connection (a caller of many distinct subjects is shown by its first). */
+export const MAX_REQUEST_SUBJECTS = 64;
 
 /** One live connection as the registry shows it. */
 export interface ServiceInstance {
@@ -20,29 +24,38 @@ export interface ServiceInstance {
   handlers: string[];
   /** Its subscriptions, as `group subject` (private subscriptions show their generated group). */
   subscriptions: string[];
+  /** Subjects it has sent requests on, at most `MAX_REQUEST_SUBJECTS`. */
+  requests: string[];
 }
 
 /** A registered connection; update it as the connection serves and subscribes, remove it when it goes. */
 export interface Registration {
   readonly handlers: Set<string>;
   readonly subscriptions: Set<string>;
+  readonly requests: Set<string>;
+  /** Records a request on `subject` (up to `MAX_REQUEST_SUBJECTS` distinct ones). */
+  requested(subject: string): void;
   remove(): void;
 }
 
 /** See the module comment. */
 export class ServiceRegistry {
   readonly #entries = new Set<{
-    info: Omit<ServiceInstance, 'handlers' | 'subscriptions'>;
+    info: Omit<ServiceInstance, 'handlers' | 'subscriptions' | 'requests'>;
     registration: Registration;
   }>();
 
   /** Adds a connection. */
-  register(info: Omit<ServiceInstance, 'handlers' | 'subscriptions'>): Registration {
+  register(info: Omit<ServiceInstance, 'handlers' | 'subscriptions' | 'requests'>): Registration {
     const entry = {
       info,
       registration: {
         handlers: new Set<string>(),
         subscriptions: new Set<string>(),
+        requests: new Set<string>(),
+        requested(subject: string) {
+          if (this.requests.size < MAX_REQUEST_SUBJECTS) this.requests.add(subject);
+        },
         remove: () => {
           this.#entries.delete(entry);
         },
@@ -59,6 +72,7 @@ export class ServiceRegistry {
         ...info,
         handlers: [...registration.handlers].sort(),
         subscriptions: [...registration.subscriptions].sort(),
+        requests: [...registration.requests].sort(),
       }))
       .sort((a, b) => a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance));
   }

@@ -78,6 +78,7 @@ async function topology(context: AdminContext): Promise<unknown> {
   };
   for (const i of instances) {
     for (const h of i.handlers) edge(i.service, h, 'handles');
+    for (const r of i.requests) edge(i.service, r, 'requests');
     for (const s of i.subscriptions) {
       const space = s.indexOf(' ');
       edge(i.service, s.slice(space + 1), 'subscribes', s.slice(0, space));

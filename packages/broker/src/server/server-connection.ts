@@ -411,6 +411,7 @@ export class ServerConnection {
   #request(id: number, timeout: number, message: Parameters<LocalTransport['request']>[0]): void {
     // A handler's error is a reply; the engine's own (NO_RESPONDERS, TIMEOUT) is an ERROR for the request.
     if (this.#refused(id, message.subject, { wildcards: false, action: 'request' })) return;
+    this.#registration?.requested(message.subject);
     this.#transport.request(message, { timeout }).then(
       (reply) => this.#out.send({ type: FrameType.REPLY, request: id, reply }),
       (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),

@@ -57,9 +57,16 @@ export const servicesView = view<ServiceInstance[]>({
                 h(
                   'tr',
                   {},
-                  ['instance', 'version', 'client', 'address', 'since', 'handlers', 'subscriptions'].map(
-                    (c) => h('th', {}, c),
-                  ),
+                  [
+                    'instance',
+                    'version',
+                    'client',
+                    'address',
+                    'since',
+                    'handlers',
+                    'subscriptions',
+                    'requests',
+                  ].map((c) => h('th', {}, c)),
                 ),
               ),
               h(
@@ -76,6 +83,7 @@ export const servicesView = view<ServiceInstance[]>({
                     h('td', {}, since(m.since)),
                     h('td', {}, list(m.handlers)),
                     h('td', {}, list(m.subscriptions.map(subscription))),
+                    h('td', {}, list(m.requests)),
                   ),
                 ),
               ),
