@@ -87,11 +87,13 @@ async function tour(shop: ShopRun, base: string, cliUrl: string): Promise<void> 
   );
   expect(done.reservation.instance).toMatch(/^inventory-[12]$/);
 
-  // Requests at once spread over both inventory instances.
-  const many = await Promise.all(Array.from({ length: 8 }, () => order(base, 'B', 1)));
-  const instances = new Set(
-    await Promise.all(many.map(async (id) => (await view(base, id)).reservation.instance)),
-  );
+  // Requests at once spread over both inventory instances. NATS picks a queue member at random (all 8 go
+  // to one instance once in 128 runs), so place another 8 until both have answered, at most 4 times.
+  const instances = new Set<string>();
+  for (let round = 0; round < 4 && instances.size < 2; round++) {
+    const many = await Promise.all(Array.from({ length: 8 }, () => order(base, 'B', 1)));
+    for (const id of many) instances.add((await view(base, id)).reservation.instance);
+  }
   expect([...instances].sort()).toEqual(['inventory-1', 'inventory-2']);
 
   // Billing stopped: orders wait in its group, and are billed once it is back.
@@ -122,9 +124,8 @@ async function tour(shop: ShopRun, base: string, cliUrl: string): Promise<void> 
     60_000,
   );
   for (const id of failing) expect((await view(base, id)).state.billed).toBe(false);
-  expect(
-    shop.lines.some((line) => /^billing\s+\| charge of .* declined \(attempt 3 of 3\)$/.test(line)),
-  ).toBe(true);
+  // Billing's log comes through the launcher's pipes, independently of the CLI's answer: wait for the line.
+  await shop.waitForLine(/^billing\s+\| charge of .* declined \(attempt 3 of 3\)$/, { from });
   from = shop.mark();
   shop.type('restart billing BILLING_FAIL_RATE=0');
   await shop.waitForLine(/^shop\s+\| billing ready .*BILLING_FAIL_RATE=0/, { from });

@@ -29,7 +29,8 @@ it('a member on a pre-settling broker keeps receiving past 2,048 deliveries', as
       while (next < total) await bus.publish('window.jobs', next++);
     }),
   );
-  const got = await seen.count(total, 20_000);
+  // A stopped member never gets there; a working one takes several seconds on a busy machine (8 s seen).
+  const got = await seen.count(total, 45_000);
   expect(new Set(got).size).toBe(total);
   await bus.close();
-}, 30_000);
+}, 90_000);

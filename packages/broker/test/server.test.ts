@@ -39,8 +39,15 @@ const busFor = (token: string): Promise<Bus> =>
     connect(t, { service: 'server-test', onError: () => undefined }),
   );
 
-/** Sends raw bytes on a new connection; resolves when the broker closes it (or after `ms`). */
-function rawSession(bytes: Buffer, ms = 2000): Promise<{ closed: boolean; received: Buffer }> {
+/**
+ * Sends raw bytes on a new connection; resolves when the broker closes it, when what it sent
+ * satisfies `enough`, or after `ms`.
+ */
+function rawSession(
+  bytes: Buffer,
+  ms = 10_000,
+  enough?: (text: string) => boolean,
+): Promise<{ closed: boolean; received: Buffer }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const socket: Socket = tcpConnect({ port: broker.port, host: '127.0.0.1' }, () => socket.write(bytes));
@@ -50,7 +57,10 @@ function rawSession(bytes: Buffer, ms = 2000): Promise<{ closed: boolean; receiv
       resolve({ closed, received: Buffer.concat(chunks) });
     };
     const timer = setTimeout(() => done(false), ms);
-    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      if (enough?.(Buffer.concat(chunks).toString('latin1'))) done(false);
+    });
     socket.on('close', () => done(true));
     socket.on('error', () => undefined);
   });
@@ -246,7 +256,9 @@ describe('service registry', () => {
       subscriptions: ['inventory orders.created'],
     });
     await inventory.close();
-    await expect.poll(async () => (await services()).some((s) => s.instance === 'inv-1')).toBe(false);
+    await expect
+      .poll(async () => (await services()).some((s) => s.instance === 'inv-1'), { timeout: 10_000 })
+      .toBe(false);
     await admin.close();
   });
 });
@@ -299,7 +311,9 @@ describe('broker server against raw clients', () => {
           ],
         }),
       ]),
-      500,
+      10_000,
+      // The connection stays open: wait until both refusals have come, not for a fixed time.
+      (text) => text.includes('INVALID_SUBJECT') && text.includes('is reserved for dead-letter replays'),
     );
     const text = received.toString('latin1');
     expect(text).toContain('INVALID_SUBJECT');

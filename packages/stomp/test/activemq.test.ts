@@ -61,7 +61,10 @@ describe('stomp: connection loss', () => {
 });
 
 describe('stomp: ActiveMQ restart', () => {
-  it('a resolved publish survives a broker kill and restart and is delivered; a connected member resumes by itself', async () => {
+  // A JVM restart (startActiveMq allows it 60 s) and two waits of 20 s: more than the default 20 s test timeout.
+  it('a resolved publish survives a broker kill and restart and is delivered; a connected member resumes by itself', {
+    timeout: 120_000,
+  }, async () => {
     const subject = `${uniqueName('restart')}.events`;
     const offline = uniqueName('offline');
     const pattern = subject.replace(/\.events$/, '.*');

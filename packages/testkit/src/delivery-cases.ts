@@ -196,12 +196,17 @@ export const deliveryCases: SuiteCase[] = [
       const subject = `${ctx.prefix}.conc`;
       let running = 0;
       let peak = 0;
+      const parallel = deferred();
       const { seen } = await collect(bus, subject, {
         group: ctx.name('g'),
         concurrency: 3,
         handler: async () => {
           running++;
           peak = Math.max(peak, running);
+          if (running > 1) parallel.resolve();
+          // Until a second handler runs beside this one: a handler that ends before the engine hands out the
+          // next message (a busy machine spacing deliveries out) must not hide the parallelism.
+          await within(parallel.promise, ctx.wait(5000), 'a second handler in flight').catch(() => undefined);
           for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
           running--;
         },
