@@ -20,6 +20,7 @@ import {
   type Transport,
 } from '@courier/core';
 import { AmqpConnection, connectError } from './amqp-connection.js';
+import type { ConsumerChannel } from './consumer-channel.js';
 import { AmqpDeadLetterStore } from './dead-letter-store.js';
 import { Declarations } from './declarations.js';
 import { GroupConsumer } from './group-consumer.js';
@@ -173,7 +174,7 @@ export class AmqpTransport implements Transport {
       ackWait: options.ackWait,
       onDelivery,
     });
-    await this.#attach(consumer);
+    await this.#attach(consumer.consumerChannel);
     return this.#track(consumer);
   }
 
@@ -194,7 +195,7 @@ export class AmqpTransport implements Transport {
       prefetch: this.#requestPrefetch,
       handler,
     });
-    await this.#attach(responder);
+    await this.#attach(responder.consumerChannel);
     return this.#track(responder);
   }
 
@@ -215,11 +216,11 @@ export class AmqpTransport implements Transport {
   }
 
   /** Starts a member on the live link (waiting for a reconnect if needed), then keeps it attached across reconnects. */
-  async #attach(member: GroupConsumer | RpcResponder): Promise<void> {
+  async #attach(member: ConsumerChannel): Promise<void> {
     for (;;) {
       const link = await this.#connection.whenUp();
       try {
-        await member.start(link);
+        await member.open(link);
       } catch (error) {
         // The connection dropped meanwhile: start again on the next link. Anything else is the caller's to see.
         if (this.#connection.link !== link && !this.#connection.closed) continue;

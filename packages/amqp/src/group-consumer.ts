@@ -20,7 +20,8 @@
  */
 import { type Consumer, CourierError, type Delivery, deadLetterHeaders, type WireError } from '@courier/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { type AmqpConnection, backoff, type Link, type Member } from './amqp-connection.js';
+import type { AmqpConnection } from './amqp-connection.js';
+import { ConsumerChannel } from './consumer-channel.js';
 import type { Declarations } from './declarations.js';
 import { DeadLetterHeader, decodeMessage, deliveryCount, encodeMessage, H } from './message-codec.js';
 import type { Publisher } from './publisher.js';
@@ -46,115 +47,43 @@ export interface GroupConsumerSpec {
 }
 
 /** A member of a group on its own channel. */
-export class GroupConsumer implements Consumer, Member {
+export class GroupConsumer implements Consumer {
   readonly #spec: GroupConsumerSpec;
-  #channel: Channel | undefined;
-  #tag: string | undefined;
-  #link: Link | undefined;
+  /** Its channel, which the transport attaches to the connection. */
+  readonly consumerChannel: ConsumerChannel;
   #stopped = false;
-  #closed = false;
-  #failures = 0;
-  #retry: NodeJS.Timeout | undefined;
 
   constructor(spec: GroupConsumerSpec) {
     this.#spec = spec;
-  }
-
-  /** Sets up on `link` and starts consuming; rejects on failure (the first attach reports it to the caller). */
-  async start(link: Link): Promise<void> {
-    this.#link = link;
-    const { queue, durable, exchanges, bindingKey, maxInFlight } = this.#spec;
-    const channel = await link.model.createChannel();
-    channel.on('error', () => undefined);
-    channel.on('close', () => this.#channelClosed(channel, link));
-    try {
-      await channel.assertQueue(queue, {
-        durable,
-        autoDelete: !durable,
-        arguments: groupQueueArguments(durable),
-      });
-      await channel.bindQueue(queue, exchanges.events, bindingKey);
-      await channel.prefetch(maxInFlight);
-      if (this.#closed || this.#link !== link) throw new Error('closed while attaching');
-      this.#channel = channel;
-      if (!this.#stopped) {
-        const { consumerTag } = await channel.consume(queue, (message) => this.#receive(channel, message));
-        this.#tag = consumerTag;
-      }
-      this.#failures = 0;
-    } catch (error) {
-      if (this.#channel === channel) this.#channel = undefined;
-      await channel.close().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  attach(link: Link): Promise<void> {
-    clearTimeout(this.#retry);
-    return this.start(link).catch(() => this.#retryLater(link));
-  }
-
-  detach(): void {
-    this.#link = undefined;
-    this.#channel = undefined;
-    this.#tag = undefined;
-    clearTimeout(this.#retry);
+    const { queue, durable, exchanges, bindingKey, maxInFlight } = spec;
+    this.consumerChannel = new ConsumerChannel({
+      connection: spec.connection,
+      queue,
+      declare: async (channel) => {
+        await channel.assertQueue(queue, {
+          durable,
+          autoDelete: !durable,
+          arguments: groupQueueArguments(durable),
+        });
+        await channel.bindQueue(queue, exchanges.events, bindingKey);
+        await channel.prefetch(maxInFlight);
+      },
+      consuming: () => !this.#stopped,
+      receive: (channel, amqp) => spec.onDelivery(this.#delivery(channel, amqp)),
+    });
   }
 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const channel = this.#channel;
-    const tag = this.#tag;
-    this.#tag = undefined;
-    if (channel && tag !== undefined) await channel.cancel(tag).catch(() => undefined);
+    await this.consumerChannel.cancel();
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.consumerChannel.closed) return;
     this.#stopped = true;
-    clearTimeout(this.#retry);
-    this.#spec.connection.remove(this);
-    const channel = this.#channel;
-    this.#channel = undefined;
-    this.#link = undefined;
-    // Closing the channel returns every unsettled delivery to the queue.
-    if (channel) await channel.close().catch(() => undefined);
-  }
-
-  #channelClosed(channel: Channel, link: Link): void {
-    if (this.#channel !== channel) return;
-    this.#channel = undefined;
-    this.#tag = undefined;
-    // A channel error on a live connection (the queue was deleted, a declaration clashed): try again.
-    if (!this.#closed && this.#spec.connection.link === link) this.#retryLater(link);
-  }
-
-  #retryLater(link: Link): void {
-    if (this.#closed || this.#spec.connection.link !== link) return;
-    clearTimeout(this.#retry);
-    this.#retry = setTimeout(
-      () => {
-        if (!this.#closed && this.#spec.connection.link === link) void this.attach(link);
-      },
-      backoff(this.#failures++, 100, 5000),
-    );
-  }
-
-  #receive(channel: Channel, amqp: ConsumeMessage | null): void {
-    if (amqp === null) {
-      // The broker cancelled the consumer (its queue was deleted): declare it again and resume.
-      if (this.#channel === channel) {
-        this.#tag = undefined;
-        const link = this.#link;
-        this.#channel = undefined;
-        void channel.close().catch(() => undefined);
-        if (link) this.#retryLater(link);
-      }
-      return;
-    }
-    this.#spec.onDelivery(this.#delivery(channel, amqp));
+    this.consumerChannel.closing();
+    await this.consumerChannel.close();
   }
 
   #delivery(channel: Channel, amqp: ConsumeMessage): Delivery {
@@ -169,7 +98,7 @@ export class GroupConsumer implements Consumer, Member {
       if (settled) return;
       settled = true;
       expired = true;
-      if (this.#channel === channel) channel.nack(amqp, false, true);
+      if (this.consumerChannel.channel === channel) channel.nack(amqp, false, true);
     }, spec.ackWait);
     timer.unref();
     const settle = async (what: string, work: () => Promise<void>): Promise<void> => {
@@ -179,7 +108,7 @@ export class GroupConsumer implements Consumer, Member {
       }
       settled = true;
       clearTimeout(timer);
-      if (this.#channel !== channel) throw stale(message.id, what);
+      if (this.consumerChannel.channel !== channel) throw stale(message.id, what);
       await work();
     };
     return {
@@ -196,13 +125,13 @@ export class GroupConsumer implements Consumer, Member {
             return;
           }
           await this.#republishLater(message, attempt, delay);
-          if (this.#channel !== channel) throw stale(message.id, 'nack');
+          if (this.consumerChannel.channel !== channel) throw stale(message.id, 'nack');
           channel.ack(amqp);
         }),
       deadLetter: (error: WireError) =>
         settle('deadLetter', async () => {
           await this.#toDeadLetters(message, attempt, error);
-          if (this.#channel !== channel) throw stale(message.id, 'deadLetter');
+          if (this.consumerChannel.channel !== channel) throw stale(message.id, 'deadLetter');
           channel.ack(amqp);
         }),
       touch: () => {

@@ -8,7 +8,8 @@
  */
 import { CourierError, type RawMessage, type Reply, type Responder } from '@courier/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { type AmqpConnection, backoff, type Link, type Member } from './amqp-connection.js';
+import type { AmqpConnection } from './amqp-connection.js';
+import { ConsumerChannel } from './consumer-channel.js';
 import { decodeMessage, encodeMessage, H, headerText } from './message-codec.js';
 
 /** What a responder needs from its transport. */
@@ -23,98 +24,44 @@ export interface ResponderSpec {
 }
 
 /** One registered responder. */
-export class RpcResponder implements Responder, Member {
+export class RpcResponder implements Responder {
   readonly #spec: ResponderSpec;
+  /** Its channel, which the transport attaches to the connection. */
+  readonly consumerChannel: ConsumerChannel;
   readonly #inFlight = new Set<Promise<void>>();
-  #channel: Channel | undefined;
-  #tag: string | undefined;
-  #closed = false;
-  #failures = 0;
-  #retry: NodeJS.Timeout | undefined;
 
   constructor(spec: ResponderSpec) {
     this.#spec = spec;
-  }
-
-  async start(link: Link): Promise<void> {
-    const { queue, exchange, bindingKey, prefetch } = this.#spec;
-    const channel = await link.model.createChannel();
-    channel.on('error', () => undefined);
-    channel.on('close', () => {
-      if (this.#channel !== channel) return;
-      this.#channel = undefined;
-      this.#retryLater(link);
+    const { queue, exchange, bindingKey, prefetch } = spec;
+    this.consumerChannel = new ConsumerChannel({
+      connection: spec.connection,
+      queue,
+      declare: async (channel) => {
+        // Auto-delete: the queue goes with its last responder, so a request with none is unroutable at once.
+        await channel.assertQueue(queue, {
+          durable: false,
+          autoDelete: true,
+          arguments: { 'x-queue-type': 'classic' },
+        });
+        await channel.bindQueue(queue, exchange, bindingKey);
+        await channel.prefetch(prefetch);
+      },
+      consuming: () => true,
+      receive: (channel, message) => {
+        const work = this.#answer(channel, message);
+        this.#inFlight.add(work);
+        void work.finally(() => this.#inFlight.delete(work));
+      },
     });
-    try {
-      // Auto-delete: the queue goes with its last responder, so a request with none is unroutable at once.
-      await channel.assertQueue(queue, {
-        durable: false,
-        autoDelete: true,
-        arguments: { 'x-queue-type': 'classic' },
-      });
-      await channel.bindQueue(queue, exchange, bindingKey);
-      await channel.prefetch(prefetch);
-      if (this.#closed) throw new Error('closed while attaching');
-      this.#channel = channel;
-      const { consumerTag } = await channel.consume(queue, (message) => this.#receive(channel, message));
-      this.#tag = consumerTag;
-      this.#failures = 0;
-    } catch (error) {
-      if (this.#channel === channel) this.#channel = undefined;
-      await channel.close().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  attach(link: Link): Promise<void> {
-    clearTimeout(this.#retry);
-    return this.start(link).catch(() => this.#retryLater(link));
-  }
-
-  detach(): void {
-    this.#channel = undefined;
-    this.#tag = undefined;
-    clearTimeout(this.#retry);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#retry);
-    this.#spec.connection.remove(this);
-    const channel = this.#channel;
-    if (channel && this.#tag !== undefined) await channel.cancel(this.#tag).catch(() => undefined);
+    if (this.consumerChannel.closed) return;
+    this.consumerChannel.closing();
+    await this.consumerChannel.cancel();
     // Requests already taken still get their replies.
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-    this.#channel = undefined;
-    if (channel) await channel.close().catch(() => undefined);
-  }
-
-  #retryLater(link: Link): void {
-    if (this.#closed || this.#spec.connection.link !== link) return;
-    clearTimeout(this.#retry);
-    this.#retry = setTimeout(
-      () => {
-        if (!this.#closed && this.#spec.connection.link === link) void this.attach(link);
-      },
-      backoff(this.#failures++, 100, 5000),
-    );
-  }
-
-  #receive(channel: Channel, message: ConsumeMessage | null): void {
-    if (message === null) {
-      // Cancelled by the broker (the queue was deleted): declare it again.
-      const link = this.#spec.connection.link;
-      if (this.#channel === channel && link) {
-        this.#channel = undefined;
-        void channel.close().catch(() => undefined);
-        this.#retryLater(link);
-      }
-      return;
-    }
-    const work = this.#answer(channel, message);
-    this.#inFlight.add(work);
-    void work.finally(() => this.#inFlight.delete(work));
+    await this.consumerChannel.close();
   }
 
   async #answer(channel: Channel, message: ConsumeMessage): Promise<void> {

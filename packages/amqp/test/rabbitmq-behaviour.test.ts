@@ -2,13 +2,14 @@
  * RabbitMQ-specific behaviour beyond the conformance suite: retries wait in
  * RabbitMQ (not in the process), foreign and malformed messages are
  * dead-lettered rather than stopping the consumer, `>` does not match its
- * prefix, and requests fail fast again once the last responder leaves.
+ * prefix, a group declares its queue again when it is deleted under it, and
+ * requests fail fast again once the last responder leaves.
  */
 import { connect, type Delivery } from '@courier/core';
-import { Collector, rawMessage, uniqueName } from '@courier/testkit';
+import { Collector, eventually, rawMessage, uniqueName } from '@courier/testkit';
 import amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AmqpTransport } from '../src/index.js';
+import { AmqpTransport, groupQueue } from '../src/index.js';
 import { RABBIT_URL, removeNamespace, testNamespace } from './rabbit.js';
 
 const namespace = testNamespace('behaviour');
@@ -77,6 +78,35 @@ describe('rabbitmq behaviour', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error('the foreign message was not dead-lettered');
+  });
+
+  it('a group whose queue is deleted under it declares the queue again and goes on consuming', async () => {
+    const t = await transport();
+    const subject = `${uniqueName('deleted')}.x`;
+    const a = member(t, subject, 'g');
+    await a.consumer;
+    const raw = await amqp.connect(RABBIT_URL);
+    try {
+      const channel = await raw.createChannel();
+      // RabbitMQ cancels the consumer of a deleted queue; the member opens a new channel and declares it again.
+      await channel.deleteQueue(groupQueue(namespace, 'g', subject));
+      await channel.close();
+      await eventually(async () => {
+        // A check of a missing queue closes its channel: one channel per check.
+        const probe = await raw.createChannel();
+        probe.on('error', () => undefined);
+        const ok = await probe.checkQueue(groupQueue(namespace, 'g', subject)).catch(() => undefined);
+        if (ok) await probe.close();
+        return ok && ok.consumerCount > 0 ? ok : undefined;
+      }, 'the group queue declared again with its consumer');
+    } finally {
+      await raw.close().catch(() => undefined);
+    }
+    const sent = rawMessage(subject);
+    await t.publish(sent);
+    const [delivery] = await a.got.count(1, 10_000);
+    expect(delivery?.message.id).toBe(sent.id);
+    await delivery?.ack();
   });
 
   it("'>' needs at least one more token: orders.> does not receive orders", async () => {
