@@ -13,30 +13,23 @@
  * `maxUnconfirmed` messages) or its output is congested, and deliveries that
  * arrive while the output is congested wait, unencoded, for its drain (their
  * number is bounded by the consumer's credit).
+ * The connection checks each subject and the client's rights; its consumers
+ * are kept by `ConsumerRelay` and its request-reply by `RequestRelay`.
  */
 import type { Duplex } from 'node:stream';
-import {
-  assertSubject,
-  type Consumer,
-  CourierError,
-  type Delivery,
-  LocalTransport,
-  type RawMessage,
-  type Reply,
-  type Responder,
-  toCourierError,
-  type WireError,
-} from '@courier/core';
+import { assertSubject, CourierError, LocalTransport, type RawMessage, toCourierError } from '@courier/core';
 import type { BrokerEngine } from '../engine/broker-engine.js';
 import { encodeMessage } from '../engine/records.js';
 import type { Registration } from '../engine/service-registry.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameOutput } from '../protocol/frame-output.js';
-import { type Frame, FrameType, PROTOCOL_VERSION, SettleKind } from '../protocol/frame-types.js';
+import { type Frame, FrameType, PROTOCOL_VERSION } from '../protocol/frame-types.js';
+import { ConsumerRelay } from './consumer-relay.js';
 import { deadLetterAnswer } from './dead-letter-pages.js';
 import { DeliveryOutbox } from './delivery-outbox.js';
 import { type Permissions, unauthorized } from './permissions.js';
 import { PublishConfirmer } from './publish-confirmer.js';
+import { RequestRelay } from './request-relay.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -68,8 +61,6 @@ export interface ConnectionStats {
   pauses: number;
 }
 
-const wire = (error: unknown): WireError => toCourierError(error).toWire();
-
 /** See the module comment. */
 export class ServerConnection {
   readonly #socket: Duplex;
@@ -79,11 +70,8 @@ export class ServerConnection {
   readonly #decoder: FrameDecoder;
   readonly #transport: LocalTransport<BrokerEngine>;
   readonly #confirmer: PublishConfirmer;
-  readonly #consumers = new Map<number, Consumer>();
-  readonly #deliveries = new Map<number, Map<number, Delivery>>();
-  readonly #responders = new Map<number, Responder>();
-  readonly #calls = new Map<number, (reply: Reply) => void>();
-  readonly #settling = new Set<Promise<void>>();
+  readonly #consumers: ConsumerRelay;
+  readonly #requests: RequestRelay;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #outbox: DeliveryOutbox;
   #peak = 0;
@@ -93,8 +81,6 @@ export class ServerConnection {
   #ended = false;
   #registration: Registration | undefined;
   #heard = Date.now();
-  #nextCall = 0;
-  #nextToken = 0;
 
   constructor(options: { stream: Duplex; peer: ConnectionPeer; context: ConnectionContext }) {
     const { stream: socket, context } = options;
@@ -104,15 +90,24 @@ export class ServerConnection {
     this.#out = new FrameOutput(socket, { onDrain: () => this.#resume() });
     this.#outbox = new DeliveryOutbox({
       out: this.#out,
-      live: (consumer, token) => this.#deliveries.get(consumer)?.has(token) === true,
+      live: (consumer, token) => this.#consumers.live(consumer, token),
     });
     this.#decoder = new FrameDecoder({ maxFrame: context.maxFrame });
     // Messages arrive freshly decoded from the wire: nothing else holds them, so no defensive copy.
     this.#transport = new LocalTransport({ engine: context.engine, copy: false });
-    this.#confirmer = new PublishConfirmer({
-      send: (frame) => this.#out.send(frame),
-      onIdle: () => this.#resume(),
+    const send = (frame: Frame): void => this.#out.send(frame);
+    this.#confirmer = new PublishConfirmer({ send, onIdle: () => this.#resume() });
+    const registration = (): Registration | undefined => this.#registration;
+    this.#consumers = new ConsumerRelay({
+      transport: this.#transport,
+      send,
+      deliver: (consumer, token, delivery) => {
+        this.#outbox.deliver(consumer, token, delivery);
+        this.#observe();
+      },
+      registration,
     });
+    this.#requests = new RequestRelay({ transport: this.#transport, send, registration });
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     socket.on('close', () => this.#closed());
     socket.on('error', () => undefined);
@@ -203,7 +198,7 @@ export class ServerConnection {
     clearInterval(this.#heartbeat);
     this.#registration?.remove();
     this.#transport.kill();
-    this.#deliveries.clear();
+    this.#consumers.release();
     this.#outbox.clear();
   }
 
@@ -231,27 +226,28 @@ export class ServerConnection {
         return;
       }
       case FrameType.SUBSCRIBE:
-        this.#subscribe(frame);
+        if (!this.#refused(frame.consumer, frame.subject, { wildcards: true, action: 'subscribe to' }))
+          this.#consumers.subscribe(frame);
         return;
       case FrameType.SETTLE:
-        for (const s of frame.settlements) this.#settle(s);
+        for (const s of frame.settlements) this.#consumers.settle(s);
         return;
       case FrameType.UNSUBSCRIBE:
-        this.#unsubscribe(frame.consumer, frame.close);
+        this.#consumers.unsubscribe(frame.consumer, frame.close);
         return;
       case FrameType.REQUEST:
-        this.#request(frame.request, frame.timeout, frame.message);
+        if (!this.#refused(frame.request, frame.message.subject, { wildcards: false, action: 'request' }))
+          this.#requests.request(frame.request, frame.timeout, frame.message);
         return;
       case FrameType.SERVE:
-        this.#serve(frame.responder, frame.subject);
+        if (!this.#refused(frame.responder, frame.subject, { wildcards: true, action: 'serve' }))
+          this.#requests.serve(frame.responder, frame.subject);
         return;
       case FrameType.UNSERVE:
-        void this.#responders.get(frame.responder)?.close();
-        this.#responders.delete(frame.responder);
+        this.#requests.unserve(frame.responder);
         return;
       case FrameType.RESPOND:
-        this.#calls.get(frame.call)?.(frame.reply);
-        this.#calls.delete(frame.call);
+        this.#requests.respond(frame.call, frame.reply);
         return;
       case FrameType.DEAD_LETTERS:
         void this.#deadLetters(frame);
@@ -334,113 +330,9 @@ export class ServerConnection {
     });
   }
 
-  #subscribe(frame: Extract<Frame, { type: typeof FrameType.SUBSCRIBE }>): void {
-    const { consumer: id } = frame;
-    if (this.#refused(id, frame.subject, { wildcards: true, action: 'subscribe to' })) return;
-    const tokens = new Map<number, Delivery>();
-    this.#deliveries.set(id, tokens);
-    this.#transport
-      .consume(
-        {
-          subject: frame.subject,
-          group: frame.group,
-          durable: frame.durable,
-          deliver: frame.from ?? (frame.deliverAll ? 'all' : 'new'),
-          maxInFlight: Math.max(frame.maxInFlight, 1),
-          ackWait: Math.max(frame.ackWait, 10),
-        },
-        (delivery) => {
-          const token = ++this.#nextToken >>> 0;
-          tokens.set(token, delivery);
-          this.#outbox.deliver(id, token, delivery);
-          this.#observe();
-        },
-      )
-      .then(
-        (consumer) => {
-          this.#consumers.set(id, consumer);
-          this.#registration?.subscriptions.add(`${frame.group} ${frame.subject}`);
-          this.#out.send({ type: FrameType.SUBSCRIBED, consumer: id });
-        },
-        (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
-      );
-  }
-
-  #settle(s: Extract<Frame, { type: typeof FrameType.SETTLE }>['settlements'][number]): void {
-    const tokens = this.#deliveries.get(s.consumer);
-    const delivery = tokens?.get(s.token);
-    if (!tokens || !delivery) return; // a settle for a delivery the engine already took back
-    if (s.kind === SettleKind.TOUCH) {
-      delivery.touch();
-      return;
-    }
-    tokens.delete(s.token);
-    const failed = (error: unknown): void =>
-      this.#out.send({ type: FrameType.ERROR, ref: s.consumer, error: wire(error) });
-    if (s.kind === SettleKind.ACK) {
-      delivery.ack().then(undefined, failed);
-      return;
-    }
-    // Nacks (one past the group's max deliveries dead-letters) and dead letters are followed, so a
-    // DEAD_LETTERS request after them sees them; an ack changes no dead letter.
-    let done: Promise<void>;
-    if (s.kind === SettleKind.NACK) done = delivery.nack(s.delay);
-    else if (s.kind === SettleKind.DEAD) done = delivery.deadLetter(s.error);
-    else return;
-    const settled = done.then(undefined, failed);
-    this.#settling.add(settled);
-    void settled.finally(() => this.#settling.delete(settled));
-  }
-
-  #unsubscribe(id: number, close: boolean): void {
-    const consumer = this.#consumers.get(id);
-    const finish = (): void => this.#out.send({ type: FrameType.UNSUBSCRIBED, consumer: id });
-    if (!consumer) {
-      finish();
-      return;
-    }
-    if (!close) {
-      void consumer.stop().then(finish);
-      return;
-    }
-    this.#consumers.delete(id);
-    this.#deliveries.delete(id);
-    void consumer.close().then(finish);
-  }
-
-  #request(id: number, timeout: number, message: Parameters<LocalTransport['request']>[0]): void {
-    // A handler's error is a reply; the engine's own (NO_RESPONDERS, TIMEOUT) is an ERROR for the request.
-    if (this.#refused(id, message.subject, { wildcards: false, action: 'request' })) return;
-    this.#registration?.requested(message.subject);
-    this.#transport.request(message, { timeout }).then(
-      (reply) => this.#out.send({ type: FrameType.REPLY, request: id, reply }),
-      (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
-    );
-  }
-
-  #serve(id: number, subject: string): void {
-    if (this.#refused(id, subject, { wildcards: true, action: 'serve' })) return;
-    this.#transport
-      .serve(subject, (message) => {
-        const call = ++this.#nextCall >>> 0;
-        return new Promise<Reply>((resolve) => {
-          this.#calls.set(call, resolve);
-          this.#out.send({ type: FrameType.INCOMING, responder: id, call, message });
-        });
-      })
-      .then(
-        (responder) => {
-          this.#responders.set(id, responder);
-          this.#registration?.handlers.add(subject);
-          this.#out.send({ type: FrameType.SERVING, responder: id });
-        },
-        (error: unknown) => this.#out.send({ type: FrameType.ERROR, ref: id, error: wire(error) }),
-      );
-  }
-
   async #deadLetters(frame: Extract<Frame, { type: typeof FrameType.DEAD_LETTERS }>): Promise<void> {
     // Read your own writes: this connection's nacks and dead letters land first.
-    await Promise.allSettled([...this.#settling]);
+    await this.#consumers.settled();
     const answer = await deadLetterAnswer(frame, {
       permissions: this.#permissions,
       store: this.#context.engine.deadLetters,
