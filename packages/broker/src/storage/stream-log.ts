@@ -7,15 +7,19 @@
  * their promises resolve together. While a commit is in flight, new appends
  * gather for the next one, so the batch grows with the load. Sequences are
  * assigned at commit, so a failed commit leaves no hole.
+ *
+ * The segment files themselves (writing chunks, rolling, syncing, deleting)
+ * are kept by a {@link SegmentChain}; this class decides what goes in them.
  */
 import { CourierError } from '@courier/core';
 import { type AppendCallback, type AppendInput, type AppendResult, checkAppend } from './append-input.js';
-import { formChunk, type PendingAppend as Pending } from './commit-chunk.js';
+import type { PendingAppend as Pending } from './commit-chunk.js';
 import { DedupWindow, rebuildDedup } from './dedup-window.js';
 import { RECORD_HEADER_BYTES } from './record-codec.js';
-import { type RecoveryReport, recoverSegments, writeIndex } from './recovery.js';
+import { type RecoveryReport, recoverSegments } from './recovery.js';
 import { planRetention, type RetentionOutcome, refuseNew } from './retention.js';
-import { type ChunkEntry, Segment } from './segment.js';
+import type { Segment } from './segment.js';
+import { SegmentChain, type WrittenChunk } from './segment-chain.js';
 import {
   findSequenceAtTime,
   type ReadRangeOptions,
@@ -55,10 +59,9 @@ export class StreamLog {
   /** What recovery found and did when this log was opened. */
   readonly recovery: RecoveryReport;
   readonly #o: ResolvedStreamLogOptions;
-  readonly #segments: Segment[];
+  /** The segment files: every write, roll and drop goes through it. */
+  readonly #chain: SegmentChain;
   readonly #dedup: DedupWindow;
-  #nextSequence: number;
-  #lastTime: number;
   #pending: Pending[] = [];
   #pendingBytes = 0;
   /** Appends waiting for their commit, by id: a second append of the same id follows the first. */
@@ -66,7 +69,6 @@ export class StreamLog {
   #scheduled = false;
   readonly #serial = new Serial();
   #lowestNeeded: number | undefined;
-  #unsynced = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #commitListeners = new Set<(firstSequence: number, lastSequence: number) => void>();
@@ -74,15 +76,12 @@ export class StreamLog {
 
   private constructor(options: ResolvedStreamLogOptions, segments: Segment[], recovery: RecoveryReport) {
     this.#o = options;
-    this.#segments = segments;
+    this.#chain = new SegmentChain(options, segments);
     this.recovery = recovery;
     this.#dedup = new DedupWindow(options.dedupWindowMs);
-    const active = segments[segments.length - 1]!;
-    this.#nextSequence = active.count > 0 ? active.lastSequence + 1 : active.base;
-    this.#lastTime = Math.max(0, ...segments.map((s) => s.lastTime));
     const sync = options.sync;
     if (sync.mode === 'interval') {
-      this.#timer = setInterval(() => void this.#serial.run(() => this.#syncActive()), sync.intervalMs);
+      this.#timer = setInterval(() => void this.#serial.run(() => this.#chain.syncActive()), sync.intervalMs);
       this.#timer.unref();
     }
   }
@@ -186,18 +185,18 @@ export class StreamLog {
   /** The record at `sequence`, or `undefined` when the stream does not hold it. Reads go on during write failures. */
   read(sequence: number): Promise<StoredRecord | undefined> {
     const cached = this.#tail.get(sequence);
-    return cached ? Promise.resolve(cached) : readOne(this.#segments, sequence);
+    return cached ? Promise.resolve(cached) : readOne(this.#chain.segments, sequence);
   }
 
   /** Records from `options.from` on, in sequence order, within the count and byte limits. */
   readRange(options: ReadRangeOptions): Promise<StoredRecord[]> {
     const cached = this.#tail.range(options.from, options.maxRecords ?? 256, options.maxBytes ?? 1024 * 1024);
-    return cached ? Promise.resolve(cached) : readRange(this.#segments, options);
+    return cached ? Promise.resolve(cached) : readRange(this.#chain.segments, options);
   }
 
   /** The first sequence stored at or after `time` (ms since the epoch), or `undefined` when all are older. */
   sequenceAtTime(time: number): Promise<number | undefined> {
-    return findSequenceAtTime(this.#segments, time);
+    return findSequenceAtTime(this.#chain.segments, time);
   }
 
   /** The sequence stored for message `id` within the dedup window, if any. */
@@ -207,24 +206,18 @@ export class StreamLog {
 
   /** The last sequence stored (`firstSequence - 1` when empty); cheaper than {@link StreamLog.info}. */
   get lastSequence(): number {
-    return this.#nextSequence - 1;
+    return this.#chain.nextSequence - 1;
   }
 
   /** What the log holds now (committed records only). */
   info(): StreamLogInfo {
-    let messages = 0;
-    let bytes = 0;
-    for (const s of this.#segments) {
-      messages += s.count;
-      bytes += s.size;
-    }
-    const first = this.#segments.find((s) => s.count > 0);
+    const { messages, bytes } = this.#chain.totals();
     return {
-      firstSequence: first ? first.base : this.#nextSequence,
-      lastSequence: this.#nextSequence - 1,
+      firstSequence: this.#chain.firstSequence,
+      lastSequence: this.#chain.nextSequence - 1,
       messages,
       bytes,
-      segments: this.#segments.length,
+      segments: this.#chain.segments.length,
       dedupEntries: this.#dedup.size,
     };
   }
@@ -256,10 +249,7 @@ export class StreamLog {
     await this.flush();
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    await this.#serial.run(async () => {
-      if (this.#o.sync.mode !== 'sync') await this.#syncActive();
-      for (const s of this.#segments) await s.retire();
-    });
+    await this.#serial.run(() => this.#chain.close());
   }
 
   /** Same as {@link StreamLog.close}, for `await using`. */
@@ -286,53 +276,24 @@ export class StreamLog {
     if (batch.length === 0) return;
     this.#pending = [];
     this.#pendingBytes = 0;
-    const { maxSegmentBytes, maxSegmentMessages } = this.#o;
     let i = 0;
     try {
       while (i < batch.length) {
-        let segment = this.#segments[this.#segments.length - 1]!;
-        const first = batch[i]!;
-        if (
-          segment.count > 0 &&
-          (segment.size + first.size > maxSegmentBytes || segment.count >= maxSegmentMessages)
-        ) {
-          segment = await this.#roll();
-        }
-        const time = Math.max(this.#o.now(), this.#lastTime);
-        const {
-          end: j,
-          chunk,
-          entries,
-        } = formChunk({
-          batch,
-          from: i,
-          segment,
-          firstSequence: this.#nextSequence,
-          time,
-          maxSegmentBytes,
-          maxSegmentMessages,
-        });
-        await segment.writeChunk(chunk, this.#o.sync.mode === 'sync');
-        segment.commitChunk(entries, chunk.length);
-        this.#nextSequence += j - i;
-        this.#lastTime = time;
-        this.#unsynced = true;
-        this.#dedup.expire(time);
-        const firstSequence = this.#nextSequence - (j - i);
-        for (let k = i; k < j; k++) {
+        const written = await this.#chain.writeChunk(batch, i);
+        this.#chain.commit(written);
+        this.#dedup.expire(written.time);
+        for (let k = i; k < written.to; k++) {
           const p = batch[k]!;
-          if (p.id !== undefined) this.#dedup.add(p.id, firstSequence + (k - i), time);
+          if (p.id !== undefined) this.#dedup.add(p.id, written.firstSequence + (k - i), written.time);
         }
-        const settled = i;
-        i = j;
+        i = written.to;
         // Stored: from here on nothing may fail these records, whatever a callback does.
-        this.#stored(batch, settled, j, { firstSequence, time, chunk, entries });
+        this.#stored(batch, written);
       }
     } catch (cause) {
-      const segment = this.#segments[this.#segments.length - 1]!;
       const error = storageError(cause, {
         action: `appending ${batch.length - i} records to stream ${this.#o.name}`,
-        path: segment.path,
+        path: this.#chain.active.path,
         outcome: 'those records were not stored and every record acknowledged before is intact',
       });
       this.#o.log.error?.({ stream: this.#o.name, error: cause, records: batch.length - i }, error.message);
@@ -356,13 +317,8 @@ export class StreamLog {
    * on: they enter the tail cache (views of the chunk written), their callers
    * are told, then the commit listeners.
    */
-  #stored(
-    batch: readonly Pending[],
-    from: number,
-    to: number,
-    stored: { firstSequence: number; time: number; chunk: Buffer; entries: readonly ChunkEntry[] },
-  ): void {
-    const { firstSequence, time, chunk, entries } = stored;
+  #stored(batch: readonly Pending[], written: WrittenChunk): void {
+    const { from, to, firstSequence, time, chunk, entries } = written;
     for (let k = from; k < to; k++) {
       const p = batch[k]!;
       const sequence = firstSequence + (k - from);
@@ -393,64 +349,28 @@ export class StreamLog {
     }
   }
 
-  /** Seals the active segment and starts a new one named by the next sequence. */
-  async #roll(): Promise<Segment> {
-    const { fileLayer: layer, dir, indexIntervalBytes, log } = this.#o;
-    const old = this.#segments[this.#segments.length - 1]!;
-    if (this.#o.sync.mode !== 'sync') await old.file.datasync();
-    const segment = await Segment.create({ layer, dir, base: this.#nextSequence, indexIntervalBytes });
-    try {
-      // The new file's directory entry must be durable before any record in it is acknowledged.
-      await layer.syncDir(dir);
-    } catch (error) {
-      await segment.retire().catch(() => undefined);
-      await layer.unlink(segment.path).catch(() => undefined);
-      throw error;
-    }
-    this.#segments.push(segment);
-    await writeIndex(layer, old, log);
-    return segment;
-  }
-
   async #retain(): Promise<RetentionOutcome> {
     const now = this.#o.now();
     const plan = planRetention({
-      segments: this.#segments,
+      segments: this.#chain.segments,
       now,
       limits: this.#o.limits,
       lowestNeeded: this.#lowestNeeded,
     });
     const outcome: RetentionOutcome = { segments: 0, messages: 0, reasons: plan.reasons };
     if (plan.drop === 0) return outcome;
-    if (plan.rollActive) await this.#roll();
-    const dropped = this.#segments.splice(0, plan.drop);
-    this.#tail.dropBelow(this.#segments.find((s) => s.count > 0)?.base ?? this.#nextSequence);
+    if (plan.rollActive) await this.#chain.roll();
+    const dropped = this.#chain.detachHead(plan.drop);
+    this.#tail.dropBelow(this.#chain.firstSequence);
     for (const segment of dropped) {
       outcome.segments++;
       outcome.messages += segment.count;
-      await this.#o.fileLayer.unlink(segment.indexPath);
-      await this.#o.fileLayer.unlink(segment.path);
-      await segment.retire();
     }
+    await this.#chain.deleteFiles(dropped);
     this.#o.log.info?.(
       { stream: this.#o.name, ...outcome, firstSequence: this.info().firstSequence },
       `retention dropped ${outcome.segments} segments (${outcome.messages} messages) of stream ${this.#o.name}`,
     );
     return outcome;
-  }
-
-  async #syncActive(): Promise<void> {
-    if (!this.#unsynced) return;
-    this.#unsynced = false;
-    try {
-      await this.#segments[this.#segments.length - 1]!.file.datasync();
-    } catch (error) {
-      this.#unsynced = true;
-      this.#o.log.error?.(
-        { stream: this.#o.name, error },
-        `periodic fdatasync of stream ${this.#o.name} failed; records acknowledged since the last sync may be lost ` +
-          'on power loss; check the disk',
-      );
-    }
   }
 }
