@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { BusLifecycle, closedBus } from './bus-lifecycle.js';
 import type {
   BusOptions,
   PublishOptions,
@@ -37,13 +38,7 @@ import { encodeData, type Outgoing, outgoingMessage } from './outgoing.js';
 import { BusRequestHandler, type RequestHandler } from './request-handler.js';
 import { retryPolicy } from './retry-policy.js';
 import { assertSubject } from './subject.js';
-import {
-  BusSubscription,
-  type CloseOptions,
-  type Handler,
-  type Subscription,
-  settleAll,
-} from './subscription.js';
+import { BusSubscription, type CloseOptions, type Handler, type Subscription } from './subscription.js';
 import type { Capability, Transport } from './transport.js';
 
 type AnyEvent = EventContract<unknown, unknown>;
@@ -65,10 +60,6 @@ function checkNow(schema: StandardSchemaV1, value: unknown): unknown {
   return result.value;
 }
 
-function closedBus(): CourierError {
-  return new CourierError('CONNECTION_CLOSED', 'the bus is closed; connect again to send or receive');
-}
-
 function unsupported(transport: Transport, capability: Capability, what: string): CourierError {
   return new CourierError(
     'UNSUPPORTED',
@@ -88,14 +79,7 @@ export class Bus {
   readonly #requestTimeout: number;
   readonly #onError: (error: unknown) => void;
   readonly #observer: Observer;
-  readonly #running = new Set<Subscription>();
-  readonly #pending = new Set<Promise<unknown>>();
-  readonly #attaching = new Set<Promise<void>>();
-  #state: 'open' | 'draining' | 'closed' = 'open';
-  #closing: Promise<void> | undefined;
-  /** Publishes and requests sent on the direct path and not yet answered. */
-  #outstanding = 0;
-  #whenIdle: (() => void) | undefined;
+  readonly #lifecycle: BusLifecycle;
   /** Publishes on the full path not yet handed to the transport: later ones queue behind them. */
   #queuedPublishes = 0;
   /** Subjects already checked for publishing (bounded). */
@@ -105,6 +89,7 @@ export class Bus {
     this.transport = transport;
     this.service = options.service ?? 'app';
     this.instance = options.instance ?? `${hostname()}-${process.pid}`;
+    this.#lifecycle = new BusLifecycle(transport);
     this.#codecs = new Codecs(options.codecs);
     this.#outgoing = {
       codecs: this.#codecs,
@@ -135,7 +120,7 @@ export class Bus {
     data: unknown,
     options: PublishOptions = NO_OPTIONS,
   ): Promise<PublishReceipt> {
-    if (this.#state === 'closed') return Promise.reject(closedBus());
+    if (this.#lifecycle.closed) return Promise.reject(closedBus());
     // Without middleware, observers or subscriptions attaching, and behind no publish still on its way, the
     // message goes to the transport in this call: no closures, no awaits. Otherwise the full path below.
     if (this.#queuedPublishes > 0 || !this.#direct()) return this.#publishInFull(target, data, options);
@@ -154,17 +139,7 @@ export class Bus {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#outstanding++;
-    return sent.then(
-      () => {
-        this.#finished();
-        return receipt;
-      },
-      (error: unknown) => {
-        this.#finished();
-        throw error;
-      },
-    );
+    return this.#lifecycle.outstanding(sent, () => receipt);
   }
 
   /** Publishes through validation, the observer and the middleware, in call order with other publishes. */
@@ -175,7 +150,7 @@ export class Bus {
       if (queued) this.#queuedPublishes--;
       queued = false;
     };
-    const publishing = this.#track(async () => {
+    const publishing = this.#lifecycle.track(async () => {
       const { subject, schema } =
         typeof target === 'string' ? { subject: target, schema: undefined } : target;
       assertSubject(subject, { wildcards: false });
@@ -210,7 +185,7 @@ export class Bus {
     handler: Handler<never>,
     options: SubscribeOptions = {},
   ): Subscription {
-    this.#assertAccepting();
+    this.#lifecycle.assertAccepting();
     const { subject, schema } = typeof target === 'string' ? { subject: target, schema: undefined } : target;
     assertSubject(subject, { wildcards: true });
     const { capabilities } = this.transport;
@@ -249,10 +224,10 @@ export class Bus {
       handler: handler as Handler<unknown>,
       retry: retryPolicy(options.retry),
       observer: this.#observer,
-      onClosed: () => this.#running.delete(subscription),
+      onClosed: () => this.#lifecycle.stopped(subscription),
       onError: this.#onError,
     });
-    this.#started(subscription);
+    this.#lifecycle.started(subscription);
     return subscription;
   }
 
@@ -264,7 +239,7 @@ export class Bus {
   ): Promise<ResponseOutput<C>>;
   request<T = unknown>(subject: string, data: unknown, options?: RequestOptions): Promise<T>;
   request(target: AnyRpc | string, data: unknown, options: RequestOptions = NO_OPTIONS): Promise<unknown> {
-    if (this.#state === 'closed') return Promise.reject(closedBus());
+    if (this.#lifecycle.closed) return Promise.reject(closedBus());
     if (!this.#direct()) return this.#requestInFull(target, data, options);
     let sent: Promise<Awaited<ReturnType<Transport['request']>>>;
     let subject: string;
@@ -284,21 +259,11 @@ export class Bus {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#outstanding++;
-    return sent.then(
-      (answer) => {
-        this.#finished();
-        return this.#answerOf(answer, subject, response);
-      },
-      (error: unknown) => {
-        this.#finished();
-        throw error;
-      },
-    );
+    return this.#lifecycle.outstanding(sent, (answer) => this.#answerOf(answer, subject, response));
   }
 
   #requestInFull(target: AnyRpc | string, data: unknown, options: RequestOptions): Promise<unknown> {
-    return this.#track(async () => {
+    return this.#lifecycle.track(async () => {
       const { subject, request, response } =
         typeof target === 'string' ? { subject: target, request: undefined, response: undefined } : target;
       assertSubject(subject, { wildcards: false });
@@ -341,7 +306,7 @@ export class Bus {
   ): Subscription;
   handle(subject: string, handler: RequestHandler<never, unknown>): Subscription;
   handle(target: AnyRpc | string, handler: RequestHandler<never, unknown>): Subscription {
-    this.#assertAccepting();
+    this.#lifecycle.assertAccepting();
     const { subject, request, response } =
       typeof target === 'string' ? { subject: target, request: undefined, response: undefined } : target;
     assertSubject(subject, { wildcards: true });
@@ -356,10 +321,10 @@ export class Bus {
       handler: handler as RequestHandler<unknown, unknown>,
       encode: (data) => encodeData(this.#outgoing, data, undefined),
       observer: this.#observer,
-      onClosed: () => this.#running.delete(handle),
+      onClosed: () => this.#lifecycle.stopped(handle),
       onError: this.#onError,
     });
-    this.#started(handle);
+    this.#lifecycle.started(handle);
     return handle;
   }
 
@@ -373,52 +338,16 @@ export class Bus {
    * 30s) is abandoned: unsettled messages go back to their groups.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    const timeout = optionalMillis(options.timeout, 'timeout', 30_000);
-    this.#closing ??= (async () => {
-      // Draining handlers may still publish and request (an invoice after a charge); new subscriptions may not.
-      this.#state = 'draining';
-      await Promise.allSettled([...this.#running].map((running) => running.close({ timeout })));
-      this.#state = 'closed';
-      if (this.#outstanding > 0) {
-        const idle = new Promise<void>((resolve) => {
-          this.#whenIdle = resolve;
-        });
-        this.#pending.add(idle);
-        void idle.then(() => this.#pending.delete(idle));
-      }
-      await settleAll(this.#pending, timeout);
-      await this.transport.close();
-    })();
-    return this.#closing;
+    return this.#lifecycle.close(optionalMillis(options.timeout, 'timeout', 30_000));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  #assertAccepting(): void {
-    if (this.#state !== 'open') {
-      throw new CourierError(
-        'CONNECTION_CLOSED',
-        'the bus is closing or closed; connect again to subscribe or handle',
-      );
-    }
-  }
-
-  /** Tracks a subscription or handler until it closes, and its attachment until it is ready. */
-  #started(running: Subscription): void {
-    this.#running.add(running);
-    const attached = running.ready.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#attaching.add(attached);
-    void attached.then(() => this.#attaching.delete(attached));
-  }
-
   /** True when a publish or request can skip the observer and middleware and need not wait for attachments. */
   #direct(): boolean {
-    return this.#attaching.size === 0 && this.#middleware.length === 0 && this.#observer.quiet;
+    return !this.#lifecycle.attaching && this.#middleware.length === 0 && this.#observer.quiet;
   }
 
   #assertPublishSubject(subject: string): void {
@@ -426,28 +355,6 @@ export class Bus {
     assertSubject(subject, { wildcards: false });
     if (this.#checkedSubjects.size >= 1024) this.#checkedSubjects.clear();
     this.#checkedSubjects.add(subject);
-  }
-
-  /** A direct publish or request was answered. */
-  #finished(): void {
-    if (--this.#outstanding > 0 || this.#whenIdle === undefined) return;
-    const idle = this.#whenIdle;
-    this.#whenIdle = undefined;
-    idle();
-  }
-
-  #track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#state === 'closed') return Promise.reject(closedBus());
-    // Wait for this bus's own subscriptions and handlers to attach, so that `handle` then `request`
-    // (or `subscribe` then `publish`) in one breath works on networked engines too.
-    const attaching = this.#attaching.size > 0 ? Promise.all([...this.#attaching]) : undefined;
-    const running = attaching ? attaching.then(work) : work();
-    this.#pending.add(running);
-    const forget = (): void => {
-      this.#pending.delete(running);
-    };
-    running.then(forget, forget);
-    return running;
   }
 
   #deadLetterStore() {
