@@ -68,16 +68,12 @@ describe('rabbitmq behaviour', () => {
     await bus.publish(subject, 'fine');
     await seen.count(1, 5000);
     expect(seen.items).toEqual(['fine']);
-    for (let i = 0; i < 100; i++) {
-      const dead = await bus.deadLetters.list('g');
-      if (dead.length > 0) {
-        expect(dead[0]?.error.code).toBe('CODEC_ERROR');
-        expect(dead[0]?.message.subject).toBe(subject);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('the foreign message was not dead-lettered');
+    const dead = await eventually(async () => {
+      const listed = await bus.deadLetters.list('g');
+      return listed.length > 0 ? listed : undefined;
+    }, 'the foreign message dead-lettered');
+    expect(dead[0]?.error.code).toBe('CODEC_ERROR');
+    expect(dead[0]?.message.subject).toBe(subject);
   });
 
   it('a group whose queue is deleted under it declares the queue again and goes on consuming', async () => {
