@@ -205,6 +205,11 @@ describe('dashboard in Chromium', () => {
     await page.getByTestId('topo-subject-orders.created').waitFor();
     await page.getByTestId('topo-subject-orders.get').waitFor();
     await page.getByTestId('topo-group-billing').waitFor();
+    // The broker saw orders call orders.get (the request above): a requests edge beside the handles one.
+    await page
+      .locator('path[data-kind="requests"]')
+      .filter({ hasText: 'orders requests orders.get' })
+      .waitFor({ state: 'attached' });
     await shoot(page, '05-topology');
 
     await open(page, 'alerts');
