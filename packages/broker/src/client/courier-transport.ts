@@ -26,7 +26,8 @@ import {
 import { DeadLetterOp, type Frame, FrameType, type Settlement } from '../protocol/frame-types.js';
 import { messageWireSize } from '../protocol/structures.js';
 import { ClientConnection, type Welcome } from './client-connection.js';
-import { courierDelivery, type SettlementSink } from './courier-delivery.js';
+import { ConsumerRegistry } from './consumer-registry.js';
+import type { SettlementSink } from './courier-delivery.js';
 import type { ClientTlsOptions } from './link-dialer.js';
 import { PendingCalls } from './pending-calls.js';
 import { PublishPipeline } from './publish-pipeline.js';
@@ -53,15 +54,6 @@ interface Pending<T> {
   reject(error: unknown): void;
 }
 
-interface Member {
-  options: ConsumeOptions;
-  onDelivery(delivery: Delivery): void;
-  stopped: boolean;
-  attached: Pending<void> | undefined;
-  /** Subscribed once already: a private group re-made after a reconnect must not replay history. */
-  subscribed: boolean;
-}
-
 /** See the module comment. Create with {@link courierTransport}. */
 export class CourierTransport implements Transport {
   readonly engine = 'courier';
@@ -78,8 +70,7 @@ export class CourierTransport implements Transport {
       this.#schedule();
     },
   };
-  readonly #detaching = new Map<number, () => void>();
-  readonly #members = new Map<number, Member>();
+  readonly #consumers: ConsumerRegistry;
   readonly #responders = new Map<
     number,
     { subject: string; handler: (m: RawMessage) => Promise<Reply>; ready?: Pending<void> }
@@ -109,6 +100,7 @@ export class CourierTransport implements Transport {
       onDisconnected: (error) => this.#dropped(error),
       onDrain: () => this.#flush(),
     });
+    this.#consumers = new ConsumerRegistry({ link: this.#link, settlements: this.#settlements });
     this.deadLetters = {
       list: (group, o = {}) => this.#listDeadLetters(group, o.limit ?? 0),
       replay: async (group, ids) => (await this.#deadLetterOp(DeadLetterOp.REPLAY, group, { ids })).count,
@@ -139,29 +131,7 @@ export class CourierTransport implements Transport {
 
   async consume(options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Promise<Consumer> {
     if (this.#closed) throw closedError();
-    const id = ++this.#nextId;
-    const member: Member = { options, onDelivery, stopped: false, attached: undefined, subscribed: false };
-    this.#members.set(id, member);
-    await new Promise<void>((resolve, reject) => {
-      member.attached = { resolve, reject };
-      this.#subscribe(id, member);
-    });
-    const unsubscribe = (close: boolean): Promise<void> =>
-      new Promise<void>((resolve) => {
-        this.#detaching.set(id, resolve);
-        if (!this.#link.send({ type: FrameType.UNSUBSCRIBE, consumer: id, close })) resolve();
-      });
-    return {
-      stop: async () => {
-        if (member.stopped) return;
-        member.stopped = true;
-        await unsubscribe(false);
-      },
-      close: async () => {
-        if (!this.#members.delete(id)) return;
-        await unsubscribe(true);
-      },
-    };
+    return await this.#consumers.consume(++this.#nextId, options, onDelivery);
   }
 
   request(message: RawMessage, options: { timeout: number }): Promise<Reply> {
@@ -238,26 +208,11 @@ export class CourierTransport implements Transport {
     }
   }
 
-  #subscribe(id: number, member: Member): void {
-    const o = member.options;
-    this.#link.send({
-      type: FrameType.SUBSCRIBE,
-      consumer: id,
-      subject: o.subject,
-      group: o.group,
-      durable: o.durable,
-      deliverAll: o.deliver === 'all' && (o.durable || !member.subscribed),
-      maxInFlight: o.maxInFlight,
-      ackWait: o.ackWait,
-      ...(typeof o.deliver === 'object' && (o.durable || !member.subscribed) ? { from: o.deliver } : {}),
-    });
-  }
-
   #restore(welcome: Welcome): void {
     this.capabilities = capabilitiesFor(welcome.maxPayload);
     this.#publishes.relink(welcome.maxFrame);
     this.#settles = []; // tokens of the old link mean nothing on this one
-    for (const [id, member] of this.#members) if (!member.stopped) this.#subscribe(id, member);
+    this.#consumers.resubscribe();
     for (const [id, r] of this.#responders)
       this.#link.send({ type: FrameType.SERVE, responder: id, subject: r.subject });
     this.#flush();
@@ -266,13 +221,10 @@ export class CourierTransport implements Transport {
   #dropped(error: CourierError): void {
     this.#requests.rejectAll(error);
     this.#ops.rejectAll(error);
-    for (const [id, resolve] of this.#detaching) {
-      resolve(); // the broker released the member with the link
-      this.#detaching.delete(id);
-    }
+    this.#consumers.released();
     if (!this.#closed) return; // publishes and members wait for the next link
     this.#publishes.rejectAll(error);
-    for (const member of this.#members.values()) member.attached?.reject(error);
+    this.#consumers.rejectAll(error);
     for (const responder of this.#responders.values()) responder.ready?.reject(error);
   }
 
@@ -284,21 +236,14 @@ export class CourierTransport implements Transport {
       case FrameType.PUBLISH_FAILED:
         this.#publishes.settle(frame.seq, 1, CourierError.fromWire(frame.error));
         return;
-      case FrameType.SUBSCRIBED: {
-        const member = this.#members.get(frame.consumer);
-        member?.attached?.resolve();
-        if (member) {
-          member.attached = undefined;
-          member.subscribed = true;
-        }
+      case FrameType.SUBSCRIBED:
+        this.#consumers.subscribed(frame.consumer);
         return;
-      }
       case FrameType.UNSUBSCRIBED:
-        this.#detaching.get(frame.consumer)?.();
-        this.#detaching.delete(frame.consumer);
+        this.#consumers.unsubscribed(frame.consumer);
         return;
       case FrameType.DELIVER:
-        this.#deliver(frame.consumer, frame.deliveries);
+        this.#consumers.deliver(frame.consumer, frame.deliveries);
         return;
       case FrameType.REPLY:
         this.#requests.resolve(frame.request, frame.reply); // after a timeout, the late reply is dropped
@@ -323,17 +268,6 @@ export class CourierTransport implements Transport {
     }
   }
 
-  #deliver(
-    consumer: number,
-    deliveries: Extract<Frame, { type: typeof FrameType.DELIVER }>['deliveries'],
-  ): void {
-    const member = this.#members.get(consumer);
-    if (!member) return;
-    const epoch = this.#link.epoch;
-    for (const delivered of deliveries)
-      member.onDelivery(courierDelivery(this.#settlements, epoch, consumer, delivered));
-  }
-
   #answer(responder: number, call: number, message: RawMessage): void {
     const entry = this.#responders.get(responder);
     const epoch = this.#link.epoch;
@@ -356,12 +290,7 @@ export class CourierTransport implements Transport {
   }
 
   #failed(ref: number, error: CourierError): void {
-    const member = this.#members.get(ref);
-    if (member?.attached) {
-      this.#members.delete(ref);
-      member.attached.reject(error);
-      return;
-    }
+    if (this.#consumers.fail(ref, error)) return;
     const responder = this.#responders.get(ref);
     if (responder?.ready) {
       this.#responders.delete(ref);
