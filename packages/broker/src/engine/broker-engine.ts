@@ -22,7 +22,6 @@ import {
   CourierError,
   type DeadLetter,
   type DeadLetterStore,
-  type DeliverStart,
   type Duration,
   type GroupMember,
   type LocalEngine,
@@ -33,19 +32,16 @@ import {
 import type { StorageLogger } from '../storage/storage-logger.js';
 import type { SyncPolicy } from '../storage/sync-policy.js';
 import { DeadLetterLog } from './dead-letter-log.js';
-import { DurableGroup, REPLAY_HEADER } from './durable-group.js';
+import { REPLAY_HEADER } from './durable-group.js';
 import type { EngineObserver } from './engine-observer.js';
 import { EngineStream, type StreamStats } from './engine-stream.js';
-import {
-  boundedMember,
-  type GroupConfig,
-  groupConfigFor,
-  type ResolvedGroupConfig,
-  resolveGroups,
-} from './group-config.js';
+import { type GroupConfig, type ResolvedGroupConfig, resolveGroups } from './group-config.js';
+import { type GroupStats, GroupTable, groupKey } from './group-table.js';
 import { decodeMessage, encodeMessage } from './records.js';
 import { ServiceRegistry } from './service-registry.js';
-import { resolveStreams, type StreamConfig, streamFor, streamsFor } from './stream-config.js';
+import { resolveStreams, type StreamConfig, streamFor } from './stream-config.js';
+
+export type { GroupStats } from './group-table.js';
 
 const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
 
@@ -74,19 +70,6 @@ export interface BrokerEngineOptions {
   observer?: EngineObserver;
 }
 
-/** A group as `stats()` shows it. */
-export interface GroupStats {
-  group: string;
-  subject: string;
-  durable: boolean;
-  /** Members attached now. */
-  members: number;
-  /** The stream this entry reads (a group whose pattern spans streams has one entry per stream). */
-  stream: string;
-  /** Messages read and not yet acked or dead-lettered: in memory (up to the read-ahead) or parked. */
-  outstanding: number;
-}
-
 /** What `stats()` returns. */
 export interface EngineStats {
   /** The `default` stream (also in `streams`). */
@@ -94,13 +77,6 @@ export interface EngineStats {
   /** Every stream, configured ones in order, `default` last. */
   streams: StreamStats[];
   groups: GroupStats[];
-}
-
-/** A group on one pattern: one cursor per stream it reads. */
-type GroupParts = DurableGroup[];
-
-function groupKey(group: string, pattern: string): string {
-  return JSON.stringify([group, pattern]);
 }
 
 /** See the module comment. */
@@ -117,12 +93,10 @@ export class BrokerEngine implements LocalEngine {
   readonly observer: EngineObserver | undefined;
   /** Configured streams in order, `default` last. */
   readonly #streams: EngineStream[];
-  readonly #groupConfigs: readonly ResolvedGroupConfig[];
   readonly #dead: DeadLetterLog;
-  readonly #groups = new Map<string, Promise<GroupParts>>();
+  readonly #groups: GroupTable;
   /** The dead-letter change running now (any group); the next waits for it. */
   #deadLetterTurn: Promise<unknown> = Promise.resolve();
-  readonly #onError: (error: unknown) => void;
   #closed = false;
 
   private constructor(
@@ -137,10 +111,15 @@ export class BrokerEngine implements LocalEngine {
     this.dir = options.dir;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.#streams = parts.streams;
-    this.#groupConfigs = parts.groups;
     this.#dead = parts.dead;
     this.observer = options.observer;
-    this.#onError = parts.onError;
+    this.#groups = new GroupTable({
+      streams: parts.streams,
+      configs: parts.groups,
+      deadLetter: (entry) => this.#dead.add(entry),
+      onError: parts.onError,
+      observer: options.observer,
+    });
     this.deadLetters = {
       list: async (group, listOptions = {}) => this.#dead.list(group, listOptions.limit),
       replay: (group, ids) =>
@@ -235,77 +214,12 @@ export class BrokerEngine implements LocalEngine {
 
   async attach(options: AttachOptions, member: GroupMember): Promise<Attachment> {
     this.#assertOpen();
-    const key = groupKey(options.group, options.subject);
-    let opening = this.#groups.get(key);
-    if (!opening) {
-      opening = this.#openGroup(options, key);
-      this.#groups.set(key, opening);
-      opening.catch(() => this.#groups.delete(key));
-    }
-    const parts = await opening;
-    const durable = parts[0]?.options.store !== undefined;
-    if (durable !== options.durable) {
-      throw new CourierError(
-        'INVALID_OPTION',
-        `group ${options.group} on ${options.subject} is ${options.durable ? 'private' : 'durable'} here; a group is either durable or private, use another name`,
-      );
-    }
-    // One bounded member shared by the group's cursors, so its credit counts across streams.
-    const bounded = boundedMember(member, groupConfigFor(this.#groupConfigs, options.group, options.subject));
-    for (const group of parts) {
-      group.dispatcher.members.add(bounded);
-      group.pump();
-    }
-    return {
-      detach: () => {
-        for (const group of parts) group.dispatcher.detach(bounded);
-        if (!options.durable && parts.every((g) => g.dispatcher.members.size === 0)) {
-          for (const group of parts) group.dispose();
-          this.#groups.delete(key);
-        }
-      },
-    };
-  }
-
-  async #openGroup(options: AttachOptions, key: string): Promise<GroupParts> {
-    const parts: GroupParts = [];
-    for (const stream of streamsFor(this.#streams, options.subject)) {
-      parts.push(
-        await DurableGroup.open({
-          name: options.group,
-          pattern: options.subject,
-          schedule: options.schedule,
-          orderKeys: options.orderKeys,
-          key,
-          store: options.durable ? stream.groups : undefined,
-          startAfter: await startAfter(stream, options.deliver),
-          log: stream.log,
-          deadLetter: (entry) => this.#dead.add(entry),
-          onError: this.#onError,
-          onAcked: () => stream.released(),
-          ...(this.observer ? { observer: this.observer } : {}),
-        }),
-      );
-    }
-    if (parts.length > 1) for (const part of parts) part.siblings = parts;
-    return parts;
+    return this.#groups.attach(options, member);
   }
 
   /** What the engine holds now: its streams, and every group open in this process (one entry per stream it reads). */
   async stats(): Promise<EngineStats> {
-    const groups: GroupStats[] = [];
-    for (const opening of this.#groups.values()) {
-      const parts = await opening.catch(() => []);
-      for (const group of parts)
-        groups.push({
-          group: group.options.name,
-          subject: group.options.pattern,
-          durable: group.options.store !== undefined,
-          members: group.dispatcher.members.size,
-          stream: group.options.log.options.name,
-          outstanding: group.outstanding,
-        });
-    }
+    const groups = await this.#groups.stats();
     const streams = this.#streams.map((s) => s.stats());
     return { stream: streams[streams.length - 1] as StreamStats, streams, groups };
   }
@@ -349,9 +263,7 @@ export class BrokerEngine implements LocalEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const opening of this.#groups.values())
-      for (const group of await opening.catch(() => [])) group.dispose();
-    this.#groups.clear();
+    await this.#groups.close();
     for (const stream of this.#streams) await stream.close();
     await this.#dead.close();
   }
@@ -404,15 +316,4 @@ export class BrokerEngine implements LocalEngine {
         `the broker engine at ${this.dir} is closed; open it again`,
       );
   }
-}
-
-/** The sequence after which a new group starts on `stream`, by its deliver policy. */
-async function startAfter(stream: EngineStream, deliver: DeliverStart): Promise<number> {
-  const info = stream.log.info();
-  if (deliver === 'new') return info.lastSequence;
-  if (deliver === 'all') return info.firstSequence - 1;
-  if ('sequence' in deliver)
-    return Math.min(Math.max(deliver.sequence, info.firstSequence) - 1, info.lastSequence);
-  const found = await stream.log.sequenceAtTime(deliver.time);
-  return found === undefined ? info.lastSequence : found - 1;
 }
