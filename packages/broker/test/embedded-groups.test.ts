@@ -184,6 +184,44 @@ describe('embedded groups', () => {
     await transport.close();
   });
 
+  it('the backoff does not hold back what a closed member held, nor the dead letter after the last delivery', async () => {
+    const { engine, bus } = await open({
+      groups: [
+        { group: 'handover', backoff: [60_000] },
+        { group: 'frozen', backoff: [60_000], maxDeliveries: 1 },
+      ],
+    });
+    const transport = embeddedTransport(engine);
+    const consume = (group: string, got: Collector<Delivery>, ackWait: number) =>
+      transport.consume(
+        { subject: `${group}.x`, group, durable: true, deliver: 'new', maxInFlight: 1, ackWait },
+        (delivery) => got.push(delivery),
+      );
+    // A member closes holding a delivery: the next member gets it at once, not after a minute.
+    const first = new Collector<Delivery>();
+    const leaving = await consume('handover', first, 60_000);
+    await transport.publish(rawMessage('handover.x'));
+    await first.count(1, 10_000);
+    const second = new Collector<Delivery>();
+    await consume('handover', second, 60_000);
+    await leaving.close();
+    const [taken] = await second.count(1, 10_000);
+    expect(taken?.attempt).toBe(2);
+    await taken?.ack();
+    // The only allowed delivery's ack wait runs out: dead-lettered at once, not after the backoff.
+    const frozen = new Collector<Delivery>();
+    await consume('frozen', frozen, 100);
+    await transport.publish(rawMessage('frozen.x'));
+    await frozen.count(1, 10_000);
+    const dead = await eventually(async () => {
+      const listed = await bus.deadLetters.list('frozen');
+      return listed.length > 0 ? listed : undefined;
+    }, 'the dead letter of frozen');
+    expect(dead[0]?.error.message).toMatch(/maxDeliveries 1/);
+    expect(frozen.items).toHaveLength(1);
+    await transport.close();
+  });
+
   it('dead-letters a record that does not decode, with the reason, and goes on delivering', async () => {
     const temp = await tempDir('courier-undecodable-');
     cleanups.push(() => temp.remove());

@@ -123,7 +123,9 @@ export function boundedMember(member: GroupMember, config: ResolvedGroupConfig |
     maxInFlight: Math.min(member.maxInFlight, config.maxInFlight ?? Number.POSITIVE_INFINITY),
     ackWait: Math.min(member.ackWait, config.ackWaitMs ?? Number.POSITIVE_INFINITY),
     nackDelay: member.nackDelay,
-    redeliveryDelay: backoffAfter,
+    // The last allowed delivery expired: no wait, the next pass dead-letters it (and frees its key).
+    redeliveryDelay: (attempt) =>
+      maxDeliveries !== undefined && attempt >= maxDeliveries ? 0 : backoffAfter(attempt),
     inFlight: 0,
     get stopped() {
       return member.stopped;
