@@ -19,6 +19,7 @@ import {
   type Responder,
   type Transport,
 } from '@courier/core';
+import { bounded } from '@courier/core/internal';
 import { AmqpConnection, connectError } from './amqp-connection.js';
 import type { ConsumerChannel } from './consumer-channel.js';
 import { AmqpDeadLetterStore } from './dead-letter-store.js';
@@ -203,10 +204,10 @@ export class AmqpTransport implements Transport {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       // A broker that stops answering must not hold close() forever: the connection's close ends it all.
-      await bounded(Promise.allSettled([...this.#open].map((item) => item.close())), CLOSE_WAIT);
+      await bounded(Promise.allSettled([...this.#open].map((item) => item.close())), CLOSE_WAIT, undefined);
       this.#publisher.close();
       this.#rpc.close();
-      await bounded(this.#connection.close(), CLOSE_WAIT);
+      await bounded(this.#connection.close(), CLOSE_WAIT, undefined);
     })();
     return this.#closing;
   }
@@ -256,19 +257,6 @@ export class AmqpTransport implements Transport {
 
 // How long close() waits for channels and the connection to close cleanly.
 const CLOSE_WAIT = 5000;
-
-function bounded(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 function declareError(error: unknown): CourierError {
   const message = error instanceof Error ? error.message : String(error);

@@ -3,6 +3,7 @@
  * public API and free to change between minor versions.
  */
 
+export { bounded } from './bounded.js';
 export type { DispatcherHooks, DispatcherOptions } from './local/group-dispatcher.js';
 export { GroupDispatcher } from './local/group-dispatcher.js';
 export type { LongTimeout } from './long-timeout.js';

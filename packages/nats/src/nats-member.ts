@@ -12,10 +12,11 @@
  * twice because another member created the group.
  */
 import type { ConsumeOptions, Consumer, Delivery, WireError } from '@courier/core';
+import { bounded } from '@courier/core/internal';
 import type { ConsumerInfo } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { type ConsumerSpec, deleteConsumer, ensureConsumer } from './consumers.js';
-import { bounded, type NatsContext, sleep } from './context.js';
+import { type NatsContext, sleep } from './context.js';
 import { writeDeadLetter } from './dead-letters.js';
 import { decodeEnvelope } from './envelope.js';
 import { type DeliveryHost, NatsDelivery, parseAckSubject } from './nats-delivery.js';

@@ -20,11 +20,12 @@ import {
   type Responder,
   type Transport,
 } from '@courier/core';
+import { bounded } from '@courier/core/internal';
 import { JetStreamError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { ensureConsumer, groupConsumers } from './consumers.js';
-import { bounded, type NatsContext } from './context.js';
+import type { NatsContext } from './context.js';
 import { NatsDeadLetterStore } from './dead-letters.js';
 import { EnvelopeHeader, encodeEnvelope } from './envelope.js';
 import { fromNatsError } from './errors.js';

@@ -7,8 +7,8 @@
  * again; a reconnect asks again at once.
  */
 
+import { bounded } from '@courier/core/internal';
 import { createInbox, type Msg, type NatsConnection, nanos, type Subscription } from '@nats-io/nats-core';
-import { bounded } from './context.js';
 
 /** How long one pull request waits on the server. */
 export const PULL_EXPIRES = 30_000;

@@ -21,8 +21,9 @@ import {
   toCourierError,
   type WireError,
 } from '@courier/core';
+import { bounded } from '@courier/core/internal';
 import { InvalidArgumentError, type Msg, RequestError, TimeoutError } from '@nats-io/nats-core';
-import { bounded, type NatsContext } from './context.js';
+import type { NatsContext } from './context.js';
 import {
   decodeEnvelope,
   EnvelopeHeader,

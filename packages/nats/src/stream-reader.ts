@@ -3,10 +3,12 @@
  * short-lived ephemeral consumer (no acks, in memory, removed afterwards
  * and by the server if this process dies midway).
  */
+
+import { bounded } from '@courier/core/internal';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { deleteConsumer } from './consumers.js';
-import { bounded, type NatsContext } from './context.js';
+import type { NatsContext } from './context.js';
 import { fromNatsError } from './errors.js';
 
 /**
