@@ -4,9 +4,10 @@
  * environment, and connecting a Bus with a deadline so that a broker that is
  * down gives a clear error within seconds instead of a hang.
  */
-import { type Bus, CourierError, connect, toMillis } from '@courier/core';
+import { type Bus, CourierError, connect, toCourierError, toMillis } from '@courier/core';
 import type { Command } from 'commander';
 import { usageError } from './failures.js';
+import { type CliIo, type CliOutput, writeLine } from './io.js';
 
 /** The default bus URL: the broker on this machine. */
 export const DEFAULT_URL = 'courier://127.0.0.1:4270';
@@ -31,6 +32,8 @@ export interface ConnectionSettings {
   /** Milliseconds to wait for the broker (or the admin API) to answer. */
   connectTimeout: number;
   json: boolean;
+  /** Where errors with no command to fail go (a connection lost while `sub` listens). */
+  stderr: CliOutput;
 }
 
 /** Adds `--url`, `--token`, `--connect-timeout` and `--json` to a command that talks to the bus. */
@@ -63,8 +66,9 @@ export function adminOptions(command: Command): Command {
 /** Resolves the connection settings of a command. */
 export function connectionSettings(
   flags: ConnectionFlags,
-  env: Readonly<Record<string, string | undefined>>,
+  io: Pick<CliIo, 'env' | 'stderr'>,
 ): ConnectionSettings {
+  const { env } = io;
   const nonEmpty = (value: string | undefined): string | undefined =>
     value === undefined || value === '' ? undefined : value;
   return {
@@ -76,6 +80,7 @@ export function connectionSettings(
         ? DEFAULT_CONNECT_TIMEOUT
         : positiveMillis(flags.connectTimeout, '--connect-timeout'),
     json: flags.json === true,
+    stderr: io.stderr,
   };
 }
 
@@ -136,8 +141,8 @@ export async function openBus(settings: ConnectionSettings): Promise<Bus> {
   const connecting = connect(urlWithToken(settings), {
     service: 'courier-cli',
     transport: { service: 'courier-cli' },
-    // The CLI reports errors itself; a background error has no one to tell but stderr.
-    onError: () => undefined,
+    // A background error (the engine's connection lost and retried) fails no command: one line on stderr.
+    onError: (error) => warn(settings, error),
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -161,6 +166,14 @@ export async function openBus(settings: ConnectionSettings): Promise<Bus> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+function warn(settings: ConnectionSettings, error: unknown): void {
+  const { code, message } = toCourierError(error);
+  writeLine(
+    settings.stderr,
+    settings.json ? JSON.stringify({ warning: { code, message } }) : `courier: ${message} [${code}]`,
+  );
 }
 
 function explainConnectError(error: unknown, shown: string): unknown {

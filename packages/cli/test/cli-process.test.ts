@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@courier/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis } from '../../redis/test/redis-server.js';
 import { type TestBroker, testBroker } from './cli-harness.js';
 
 const bin = fileURLToPath(new URL('../bin/courier.js', import.meta.url));
@@ -125,6 +126,26 @@ describe('the courier executable against a broker', () => {
     expect(out.code).toBe(0);
     const line = JSON.parse(out.stdout.trim()) as { id: string; subject: string; data: unknown };
     expect(line).toMatchObject({ id: pub.stdout.trim(), subject: 'pipes.in', data: { from: 'a pipe' } });
+  });
+
+  it('sub on redis:// reports a lost server in one line on stderr, no stack trace, and still stops on SIGINT', async () => {
+    const redis = await startPrivateRedis();
+    try {
+      const sub = start(['sub', 'lost.>', '--url', redis.url]);
+      await sub.printed('stderr', 'listening on');
+      await redis.close(); // the server dies under the listening sub; ioredis keeps retrying
+      await sub.printed('stderr', 'courier: lost the connection to Redis');
+      sub.child.kill('SIGINT');
+      const out = await sub.exit;
+      expect(out.code).toBe(0);
+      const warning = out.stderr.split('\n').find((line) => line.startsWith('courier: '));
+      expect(warning).toMatch(
+        /^courier: lost the connection to Redis \((read ECONNRESET|connect ECONNREFUSED .*)\).*\[CONNECTION_CLOSED\]$/,
+      );
+      expect(out.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await redis.close();
+    }
   });
 
   it('exits 1 naming the token flag when the token is wrong', async () => {

@@ -27,9 +27,10 @@ export interface BusOptions {
   requestTimeout?: Duration;
   /**
    * Called with errors that have no caller to reject (a failed ack, a
-   * subscription that could not attach, a transport's lost connection when
-   * `connect` made the transport from a URL). Default: the logger's error
-   * level, else the console.
+   * subscription that could not attach). `connect(url)` also hands it to the
+   * transport it makes, for transports that report background errors (Redis
+   * and Kafka: a connection lost and being retried). Default: the logger's
+   * error level, else the console.
    */
   onError?: (error: unknown) => void;
   /**

@@ -112,3 +112,10 @@ export function resolveOptions(url: URL, options: RedisTransportOptions): Resolv
     onError: options.onError ?? ((error) => console.error('[courier:redis]', error)),
   };
 }
+
+/**
+ * How long a close waits for its goodbyes to the server (detach a member,
+ * unregister responders): a server that is down must not hold close() while
+ * ioredis retries them. What is left undone expires there (ackWait, responderTtl).
+ */
+export const GOODBYE_WAIT = 3000;

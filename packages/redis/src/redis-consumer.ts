@@ -9,11 +9,13 @@
  */
 import type { ConsumeOptions, Consumer, Delivery, WireError } from '@courier/core';
 import { hasWildcards } from '@courier/core';
+import { bounded } from '@courier/core/internal';
 import type { Redis } from 'ioredis';
 import { type DecodedEntry, decodeFields } from './entry-codec.js';
 import { type EntryRef, GroupSettlement } from './group-settlement.js';
 import { groupId, type Keys } from './keys.js';
 import { MemberLiveness } from './member-liveness.js';
+import { GOODBYE_WAIT } from './options.js';
 import { attachScript, detachScript, recoverScript, upkeepScript } from './scripts.js';
 
 /** What a consumer needs from its transport. */
@@ -135,20 +137,25 @@ export class RedisConsumer implements Consumer {
       this.#wake?.();
       clearTimeout(this.#timer);
       this.#reader?.disconnect();
-      await this.#loop;
-      try {
-        await detachScript.run(this.#host.redis, [
+      // A server that is down gets no goodbye: our pending entries go to other members after the ackWait.
+      if (this.#host.redis.status !== 'ready') return;
+      // The loop may be in a claim on the command connection, which waits while ioredis reconnects.
+      await bounded(this.#loop, GOODBYE_WAIT, undefined);
+      const detached = detachScript
+        .run(this.#host.redis, [
           this.#host.keys.root,
           this.#options.group,
           this.#options.subject,
           this.#wildcard ? '1' : '0',
           this.#options.durable ? '1' : '0',
           this.#name,
-        ]);
-      } catch (error) {
-        // The server will hand our pending entries to another member after our ackWait.
-        this.#host.onError(error);
-      }
+        ])
+        .then(
+          () => undefined,
+          // The server will hand our pending entries to another member after our ackWait.
+          (error: unknown) => this.#host.onError(error),
+        );
+      await bounded(detached, GOODBYE_WAIT, undefined);
     })();
     return this.#closed;
   }

@@ -16,9 +16,11 @@ import {
   toCourierError,
   type WireError,
 } from '@courier/core';
+import { bounded } from '@courier/core/internal';
 import type { Redis } from 'ioredis';
 import { decodeFields, encodeFields, packFrames, unpackFrames } from './entry-codec.js';
 import type { Keys } from './keys.js';
+import { GOODBYE_WAIT } from './options.js';
 import { closedError, redisError } from './redis-errors.js';
 import { replyScript, routeRequestScript } from './scripts.js';
 
@@ -153,14 +155,18 @@ export class RedisRpc {
   async close(): Promise<void> {
     const ids = [...this.#responders.keys()];
     this.kill();
-    if (ids.length > 0) {
-      const { redis, keys } = this.#host;
-      await redis
-        .multi()
-        .hdel(`${keys.root}:resp`, ...ids)
-        .hdel(`${keys.root}:load`, ...ids)
-        .exec()
-        .catch(() => undefined);
+    const { redis, keys } = this.#host;
+    // A server that is down gets no goodbye: the registrations expire there (responderTtl).
+    if (ids.length > 0 && redis.status === 'ready') {
+      await bounded(
+        redis
+          .multi()
+          .hdel(`${keys.root}:resp`, ...ids)
+          .hdel(`${keys.root}:load`, ...ids)
+          .exec(),
+        GOODBYE_WAIT,
+        null,
+      );
     }
   }
 

@@ -20,6 +20,7 @@ import {
   type Responder,
   type Transport,
 } from '@courier/core';
+import { bounded } from '@courier/core/internal';
 import { Redis, type RedisOptions } from 'ioredis';
 import { encodeMeta, payloadBuffer } from './entry-codec.js';
 import { Keys } from './keys.js';
@@ -49,6 +50,8 @@ export class RedisTransport implements Transport {
   readonly #rpc: RedisRpc;
   #serial = 0;
   #closed = false;
+  /** Whether the last move of delayed messages failed (its error was reported once). */
+  #delayedFailing = false;
   #closing: Promise<void> | undefined;
   #delayedTimer: NodeJS.Timeout | undefined;
   #delayedAt = Number.POSITIVE_INFINITY;
@@ -96,8 +99,8 @@ export class RedisTransport implements Transport {
     };
     const { replyMapping: _ignored, ...legacy } = redisOptions;
     const redis = new Redis(resolved.url, legacy);
-    watchErrors(redis, resolved.onError);
     // ioredis rejects a failed first connect with "Connection is closed."; the reason came as an event.
+    // It is the caller's rejection, not onError's: watchErrors starts once connected.
     let reason: Error | undefined;
     const remember = (error: Error) => {
       reason = error;
@@ -109,14 +112,16 @@ export class RedisTransport implements Transport {
       redis.disconnect();
       const host = url.host || 'localhost';
       if (reason === undefined) throw redisError(error, `connecting to ${host}`);
+      const unreachable = UNREACHABLE.has((reason as { code?: unknown }).code as string);
       throw new CourierError(
         'CONNECTION_CLOSED',
-        `cannot connect to Redis at ${host} (${reason.message}); is the server running there and reachable?`,
+        `cannot connect to Redis at ${host} (${reason.message}); ${unreachable ? 'is the server running there and reachable?' : "check the URL's host, port, TLS and credentials"}`,
         { cause: reason },
       );
     } finally {
       redis.off('error', remember);
     }
+    watchErrors(redis, resolved.onError);
     const durable = resolved.durable ?? (await persistsEveryWrite(redis));
     const transport = new RedisTransport(resolved, redis, id, durable);
     transport.#connections.add(redis);
@@ -223,8 +228,12 @@ export class RedisTransport implements Transport {
         MOVE_BATCH,
       ])) as [number, string | null];
       if (next !== null) this.#scheduleDelayed(Number(next));
+      this.#delayedFailing = false;
     } catch (error) {
-      if (!this.#closed) this.#options.onError(redisError(error, 'moving delayed messages'));
+      // Every upkeep tries again; the outage is reported once, as watchErrors does for connections.
+      if (!this.#closed && !this.#delayedFailing)
+        this.#options.onError(redisError(error, 'moving delayed messages'));
+      this.#delayedFailing = true;
     }
   }
 
@@ -288,28 +297,46 @@ export class RedisTransport implements Transport {
   }
 }
 
+/** Socket errors that mean nothing answered at that address. */
+const UNREACHABLE: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** A socket error as `CONNECTION_CLOSED`, saying that ioredis reconnects; other errors as they are. */
+function connectionError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !(UNREACHABLE.has(code) || code === 'ECONNRESET' || code === 'EPIPE'))
+    return error;
+  return new CourierError(
+    'CONNECTION_CLOSED',
+    `lost the connection to Redis (${(error as Error).message}); ioredis reconnects by itself, so check that the server is up`,
+    { cause: error },
+  );
+}
+
 /** Reports a connection's errors once per outage (ioredis repeats them on every reconnect attempt). */
 function watchErrors(redis: Redis, onError: (error: unknown) => void): void {
   let reported = false;
   redis.on('error', (error: unknown) => {
     if (reported) return;
     reported = true;
-    onError(error);
+    onError(connectionError(error));
   });
   redis.on('ready', () => {
     reported = false;
   });
 }
 
+/** QUIT when the server is there (within a second), then drop the socket; at once when it is not. */
 async function quit(connection: Redis): Promise<void> {
-  const timer = setTimeout(() => connection.disconnect(), 1000);
-  try {
-    await connection.quit();
-  } catch {
-    connection.disconnect();
-  } finally {
-    clearTimeout(timer);
-  }
+  // A QUIT queued while ioredis reconnects never settles once the socket is dropped: not waited for.
+  if (connection.status === 'ready') await bounded(connection.quit(), 1000, undefined);
+  connection.disconnect();
 }
 
 /** `appendonly yes` with `appendfsync always`; `false` when the server does not say (CONFIG may be disabled). */

@@ -73,7 +73,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
   const stop = async (): Promise<void> => {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    // Killed by a signal, a process has a signalCode and no exitCode: either means it is gone.
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
     running.kill('SIGKILL');
     await exited;

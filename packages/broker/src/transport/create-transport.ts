@@ -34,7 +34,9 @@ function tlsOption(value: unknown): ClientTlsOptions {
  */
 export async function createTransport(url: URL, options: Record<string, unknown> = {}): Promise<Transport> {
   if (url.protocol === 'embedded:') {
-    const engine = await sharedEngine({ ...(options as object), dir: embeddedPath(url) });
+    // The engine is shared per directory: one bus's onError must not become every bus's.
+    const { onError: _perBus, ...engineOptions } = options;
+    const engine = await sharedEngine({ ...(engineOptions as object), dir: embeddedPath(url) });
     return embeddedTransport(engine);
   }
   const scheme = SCHEMES[url.protocol];

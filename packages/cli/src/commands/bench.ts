@@ -179,7 +179,7 @@ Examples:
     .action(async (flags: BenchFlags) => {
       const { io } = context;
       await runCommand(context, { name: 'bench', json: flags.json === true }, async () => {
-        const settings = connectionSettings(flags, io.env);
+        const settings = connectionSettings(flags, io);
         const run = newId();
         const subject = `courier.bench.${run}`;
         const payload = new Uint8Array(randomBytes(flags.size));

@@ -118,7 +118,7 @@ Examples:
       .option('--limit <n>', 'show at most n (default 100)', wholeNumber(1)),
   ).action(async (flags: DlqFlags) => {
     await runCommand(context, { name: 'dlq list', json: flags.json === true }, async () => {
-      const settings = connectionSettings(flags, io.env);
+      const settings = connectionSettings(flags, io);
       const limit = flags.limit ?? 100;
       const entries = await withBus(settings, (bus) => bus.deadLetters.list(flags.group, { limit }));
       if (settings.json) {
@@ -153,7 +153,7 @@ Examples:
       .addOption(groupOption()),
   ).action(async (id: string, flags: DlqFlags) => {
     await runCommand(context, { name: 'dlq show', json: flags.json === true }, async () => {
-      const settings = connectionSettings(flags, io.env);
+      const settings = connectionSettings(flags, io);
       const entries = await withBus(settings, (bus) => bus.deadLetters.list(flags.group));
       const entry = entries.find((e) => e.id === id);
       if (!entry) {
@@ -196,7 +196,7 @@ Examples:
       .addOption(groupOption()),
   ).action(async (ids: string[], flags: DlqFlags) => {
     await runCommand(context, { name: 'dlq replay', json: flags.json === true }, async () => {
-      const settings = connectionSettings(flags, io.env);
+      const settings = connectionSettings(flags, io);
       const replayed = await withBus(settings, async (bus) => {
         const chosen = await pick(bus, flags.group, ids);
         return inBatches(io, 'replaying', chosen, (batch) =>
@@ -222,7 +222,7 @@ Examples:
       .option('--yes', 'do not ask for confirmation (needed when stdin is not a terminal)'),
   ).action(async (ids: string[], flags: DlqFlags) => {
     await runCommand(context, { name: 'dlq purge', json: flags.json === true }, async () => {
-      const settings = connectionSettings(flags, io.env);
+      const settings = connectionSettings(flags, io);
       const result = await withBus(settings, async (bus) => {
         const chosen = await pick(bus, flags.group, ids);
         if (chosen.length === 0) return 0;

@@ -46,7 +46,7 @@ Examples:
     .action(async (subject: string, argument: string | undefined, flags: PubFlags) => {
       const { io } = context;
       await runCommand(context, { name: 'pub', json: flags.json === true }, async () => {
-        const settings = connectionSettings(flags, io.env);
+        const settings = connectionSettings(flags, io);
         // Checked before connecting: a typo should not wait for a broker.
         assertSubject(subject, { wildcards: false });
         const delay = flags.delay === undefined ? undefined : toMillis(flags.delay, '--delay');

@@ -74,7 +74,7 @@ Examples:
     .action(async (subject: string, argument: string | undefined, flags: ReqFlags) => {
       const { io } = context;
       await runCommand(context, { name: 'req', json: flags.json === true }, async () => {
-        const settings = connectionSettings(flags, io.env);
+        const settings = connectionSettings(flags, io);
         assertSubject(subject, { wildcards: false });
         const timeout = flags.timeout === undefined ? 2000 : positiveMillis(flags.timeout, '--timeout');
         const { data, codec } = await readData(argument, io.stdin, 'req');

@@ -67,7 +67,7 @@ Examples:
     .action(async (subject: string, flags: SubFlags) => {
       const { io } = context;
       await runCommand(context, { name: 'sub', json: flags.json === true }, async () => {
-        const settings = connectionSettings(flags, io.env);
+        const settings = connectionSettings(flags, io);
         assertSubject(subject, { wildcards: true });
         const timeout = flags.timeout === undefined ? undefined : positiveMillis(flags.timeout, '--timeout');
         const wanted = flags.count;
