@@ -40,7 +40,7 @@ export class ConsumerChannel implements Member {
     return this.#channel;
   }
 
-  /** Whether {@link closing} was called. */
+  /** Whether {@link retire} was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -61,6 +61,8 @@ export class ConsumerChannel implements Member {
           else this.#options.receive(channel, message);
         });
         this.#tag = consumerTag;
+        // Stopped while the consume was on its way: cancel() saw no tag, so cancel it here.
+        if (!this.#options.consuming()) await this.cancel();
       }
       this.#failures = 0;
     } catch (error) {
@@ -93,7 +95,7 @@ export class ConsumerChannel implements Member {
   }
 
   /** Never attaches again (the connection forgets it); the channel stays open until {@link close}. */
-  closing(): void {
+  retire(): void {
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#options.connection.remove(this);
@@ -101,7 +103,7 @@ export class ConsumerChannel implements Member {
 
   /** Closes the channel for good: RabbitMQ returns every unsettled delivery to the queue. */
   async close(): Promise<void> {
-    this.closing();
+    this.retire();
     const channel = this.#channel;
     this.#channel = undefined;
     this.#link = undefined;

@@ -82,7 +82,7 @@ export class GroupConsumer implements Consumer {
   async close(): Promise<void> {
     if (this.consumerChannel.closed) return;
     this.#stopped = true;
-    this.consumerChannel.closing();
+    this.consumerChannel.retire();
     await this.consumerChannel.close();
   }
 

@@ -57,7 +57,7 @@ export class RpcResponder implements Responder {
 
   async close(): Promise<void> {
     if (this.consumerChannel.closed) return;
-    this.consumerChannel.closing();
+    this.consumerChannel.retire();
     await this.consumerChannel.cancel();
     // Requests already taken still get their replies.
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
