@@ -207,16 +207,18 @@ describe('courier streams, groups and services', () => {
     expect(table.stdout).toMatch(/stock-watchers\s+stock\.changed\s+yes\s+1/);
   });
 
-  it('services lists the connected service with its handlers', async () => {
+  it('services lists the connected service with its handlers and the subjects it calls', async () => {
+    expect(await service.request('inventory.reserve', { sku: 'A-1', qty: 1 })).toMatchObject({ ok: true });
     const json = await courier(['services', '--json', ...broker.adminFlags]);
     expect(json.code).toBe(0);
-    const services = JSON.parse(json.stdout) as { service: string; handlers: string[] }[];
+    const services = JSON.parse(json.stdout) as { service: string; handlers: string[]; requests: string[] }[];
     const inventory = services.find((s) => s.service === 'inventory');
     expect(inventory?.handlers).toContain('inventory.reserve');
+    expect(inventory?.requests).toEqual(['inventory.reserve']);
     const table = await courier(['services', ...broker.adminFlags], {
       env: { COURIER_ADMIN_URL: 'http://unused' },
     });
-    expect(table.stdout).toMatch(/^SERVICE\s+INSTANCE/);
+    expect(table.stdout).toMatch(/^SERVICE\s+INSTANCE.*HANDLERS\s+SUBSCRIPTIONS\s+REQUESTS/);
     expect(table.stdout).toContain('inventory');
     expect(table.stdout).toContain('inventory.reserve');
   });

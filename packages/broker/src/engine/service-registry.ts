@@ -47,14 +47,15 @@ export class ServiceRegistry {
 
   /** Adds a connection. */
   register(info: Omit<ServiceInstance, 'handlers' | 'subscriptions' | 'requests'>): Registration {
+    const requests = new Set<string>();
     const entry = {
       info,
       registration: {
         handlers: new Set<string>(),
         subscriptions: new Set<string>(),
-        requests: new Set<string>(),
-        requested(subject: string) {
-          if (this.requests.size < MAX_REQUEST_SUBJECTS) this.requests.add(subject);
+        requests,
+        requested: (subject: string) => {
+          if (requests.size < MAX_REQUEST_SUBJECTS) requests.add(subject);
         },
         remove: () => {
           this.#entries.delete(entry);

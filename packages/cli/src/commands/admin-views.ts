@@ -67,7 +67,7 @@ const VIEWS: readonly View[] = [
     name: 'services',
     path: '/api/services',
     description:
-      'list live service instances: version, address, uptime, the subjects they handle and subscribe to',
+      'list live service instances: version, address, uptime, the subjects they handle, subscribe to and call',
     columns: [
       { title: 'service', cell: (r) => show(r['service']) },
       { title: 'instance', cell: (r) => show(r['instance']) },
@@ -76,6 +76,7 @@ const VIEWS: readonly View[] = [
       { title: 'up', cell: (r) => age(r['since']), right: true },
       { title: 'handlers', cell: (r) => show(r['handlers']) },
       { title: 'subscriptions', cell: (r) => show(r['subscriptions']) },
+      { title: 'requests', cell: (r) => show(r['requests']) },
     ],
     empty: 'no services connected',
     example: 'courier services --token "$COURIER_TOKEN"',
@@ -92,7 +93,7 @@ export function registerAdminViews(program: Command, context: CommandContext): v
       )
       .action(async (flags: ConnectionFlags) => {
         await runCommand(context, { name: view.name, json: flags.json === true }, async () => {
-          const settings = connectionSettings(flags, context.io.env);
+          const settings = connectionSettings(flags, context.io);
           const rows = await adminList(settings, view.path);
           if (settings.json) writeLine(context.io.stdout, JSON.stringify(rows, null, 2));
           else writeLine(context.io.stdout, renderTable(rows, view.columns, view.empty));

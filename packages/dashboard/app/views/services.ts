@@ -1,4 +1,4 @@
-/** Services: each service and its live instances, with what each handles and subscribes to. */
+/** Services: each service and its live instances, with what each handles, subscribes to and calls. */
 import type { ServiceInstance } from '../api-types.js';
 import { h } from '../dom.js';
 import { since } from '../format.js';
