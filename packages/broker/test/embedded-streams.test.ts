@@ -5,8 +5,8 @@
  * with STREAM_FULL through the Bus, and interest / work-queue retention that
  * frees segments once groups acked.
  */
-import { type Bus, CourierError, connect } from '@courier/core';
-import { Collector, deferred, eventually } from '@courier/testkit';
+import { type Bus, CourierError, connect, type Delivery } from '@courier/core';
+import { Collector, deferred, eventually, rawMessage } from '@courier/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerEngine, type BrokerEngineOptions, embeddedTransport } from '../src/index.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -206,6 +206,46 @@ describe('embedded streams', () => {
     await until(
       () => streamStats(engine, 'jobs'),
       (s) => s.messages === 0,
+    );
+  });
+
+  it('regression: a close right after the last ack still stores the floor past records the group does not match', async () => {
+    const temp = await tempDir('courier-streams-floor-');
+    cleanups.push(() => temp.remove());
+    const streams: BrokerEngineOptions['streams'] = [
+      { name: 'jobs', subjects: ['jobs.*'], retention: 'workqueue' },
+    ];
+    const options = {
+      subject: '',
+      group: '',
+      durable: true,
+      deliver: 'all' as const,
+      maxInFlight: 8,
+      ackWait: 60_000,
+    };
+    let engine = await BrokerEngine.open({ dir: temp.dir, streams });
+    let transport = embeddedTransport(engine);
+    const b = await transport.consume({ ...options, subject: 'jobs.b', group: 'b' }, () => undefined);
+    await b.close();
+    const a = new Collector<Delivery>();
+    await transport.consume({ ...options, subject: 'jobs.a', group: 'a' }, (d) => a.push(d));
+    // a holds A1 and A2 and skips B1 between them: its floor can pass B1 only once A1 is acked.
+    for (const subject of ['jobs.a', 'jobs.b', 'jobs.a']) await transport.publish(rawMessage(subject));
+    const [a1, a2] = await a.count(2, 10_000);
+    await a2?.ack();
+    await a1?.ack();
+    await engine.close(); // before the floor move that the last ack scheduled for the next turn
+    engine = await BrokerEngine.open({ dir: temp.dir, streams });
+    transport = embeddedTransport(engine);
+    cleanups.push(() => engine.close());
+    const got = new Collector<Delivery>();
+    await transport.consume({ ...options, subject: 'jobs.b', group: 'b' }, (d) => got.push(d));
+    const [b1] = await got.count(1, 10_000);
+    await b1?.ack();
+    // a never comes back; its stored floor must not hold B1 in the work queue.
+    await until(
+      () => streamStats(engine, 'jobs'),
+      (stats) => stats.messages === 0,
     );
   });
 

@@ -155,6 +155,9 @@ export class DurableGroup {
 
   /** Drops every timer; the group is gone from this process (its stored state stays). */
   dispose(): void {
+    // The floor move scheduled after the last acks may not have run: store it now, before the store closes,
+    // or a group that never comes back would hold work-queue and interest retention at its old floor.
+    if (!this.#disposed) this.#advanceFloor();
     this.#disposed = true;
     this.#unlisten();
     this.#delays.clear();
