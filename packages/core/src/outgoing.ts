@@ -2,8 +2,10 @@
  * Outgoing messages: data encoded with the chosen codec (bytes always raw),
  * headers, id, key and delivery time checked, the envelope filled in.
  */
+
+import type { PublishOptions } from './bus-options.js';
 import { type Codec, type CodecName, type Codecs, rawCodec } from './codec.js';
-import { type Duration, optionalMillis } from './duration.js';
+import { optionalMillis } from './duration.js';
 import { CourierError } from './errors.js';
 import { newId } from './id.js';
 import type { Headers, RawMessage } from './message.js';
@@ -15,15 +17,8 @@ export interface Outgoing {
   readonly source: string;
 }
 
-/** What may be set on an outgoing message. */
-export interface OutgoingOptions {
-  id?: string;
-  key?: string;
-  headers?: Headers;
-  delay?: Duration;
-  at?: Date | number;
-  codec?: CodecName | Codec;
-}
+/** What may be set on an outgoing message: the options of `publish`. */
+type OutgoingOptions = PublishOptions;
 
 /** Encodes data: with `codec` when given, raw for bytes, else with the default codec. */
 export function encodeData(

@@ -104,13 +104,7 @@ export function startOutgoingSpan(
   place: SpanPlace,
 ): MessageSpan {
   const parent = context.active();
-  const span = trace
-    .getTracer(TRACER_NAME, TRACER_VERSION)
-    .startSpan(
-      `${operation} ${message.subject}`,
-      { kind: OPERATIONS[operation].kind, attributes: attributesOf(operation, message, place) },
-      parent,
-    );
+  const span = startSpan(operation, message, place, parent);
   const active = trace.setSpan(parent, span);
   // With no propagator registered there is nothing to inject: leave the headers alone.
   if (propagation.fields().length > 0) propagation.inject(active, message.headers, headerSetter);
@@ -128,14 +122,19 @@ export function startIncomingSpan(
   place: SpanPlace,
 ): MessageSpan {
   const parent = propagation.extract(ROOT_CONTEXT, message.headers);
-  const span = trace
+  const span = startSpan(operation, message, place, parent);
+  return { span, context: trace.setSpan(parent, span), traceId: span.spanContext().traceId };
+}
+
+/** The span `<operation> <subject>` with the messaging attributes, as a child of `parent`. */
+function startSpan(operation: TracedOperation, message: RawMessage, place: SpanPlace, parent: Context): Span {
+  return trace
     .getTracer(TRACER_NAME, TRACER_VERSION)
     .startSpan(
       `${operation} ${message.subject}`,
       { kind: OPERATIONS[operation].kind, attributes: attributesOf(operation, message, place) },
       parent,
     );
-  return { span, context: trace.setSpan(parent, span), traceId: span.spanContext().traceId };
 }
 
 /** Ends a span with an outcome: unset status on success, error status, exception and `error.type` on failure. */
